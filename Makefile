@@ -1,0 +1,114 @@
+# One flat Makefile for the whole toolkit.
+#
+#   make            build libcommon.a and the programs into $(O)/ (build/)
+#   make check      install missing packages, build with ASan+UBSan into
+#                   build/check/, run make lint and every test through prove
+#   make lint       mandoc -Tlint on every page; usage() against SYNOPSIS
+#   make fuzz       build and run the libFuzzer targets for a bounded time
+#   make install    install programs and man pages under $(PREFIX)
+#   make clean
+
+O	?= build
+SANITIZE ?= 0
+PREFIX	?= /usr/local
+FUZZTIME ?= 60
+
+CC	?= cc
+CPPFLAGS += -D_GNU_SOURCE -Ilibcommon -MMD -MP
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=c11 -pthread -Wall -Wextra -Werror -Wshadow \
+	   -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter
+LDLIBS	+= -lnng -ltkrzw -lsodium -lzstd -linih -lbsd -lpthread -lm
+
+ifeq ($(SANITIZE),1)
+CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+LDFLAGS	+= -fsanitize=address,undefined
+endif
+
+LIB_SRCS = \
+	libcommon/buf.c \
+	libcommon/log.c \
+	libcommon/xmalloc.c
+
+PDD_SRCS = \
+	cmd/pdd/main.c \
+	cmd/pdd/meta.c \
+	cmd/pdd/service.c
+
+TIKV_CTL_SRCS = \
+	cmd/tikv-ctl/main.c
+
+# C unit tests: t/unit/NAME.c becomes $(O)/t/NAME, run by a t/*.t wrapper.
+UNIT_TESTS = \
+	tap_selftest
+
+# Helper programs the shell tests use.
+TEST_TOOLS = \
+	tso_clients
+
+PROGS	= $(O)/bin/pdd $(O)/bin/tikv-ctl
+LIB	= $(O)/libcommon.a
+LIB_OBJS = $(LIB_SRCS:%.c=$(O)/%.o)
+UNIT_BINS = $(UNIT_TESTS:%=$(O)/t/%)
+TOOL_BINS = $(TEST_TOOLS:%=$(O)/t/%)
+MANS	= $(wildcard man/*.[1-8])
+
+all: $(LIB) $(PROGS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $(LIB_OBJS)
+
+$(O)/bin/pdd: $(PDD_SRCS:%.c=$(O)/%.o) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(PDD_SRCS:%.c=$(O)/%.o) $(LIB) $(LDLIBS)
+
+$(O)/bin/tikv-ctl: $(TIKV_CTL_SRCS:%.c=$(O)/%.o) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(TIKV_CTL_SRCS:%.c=$(O)/%.o) $(LIB) $(LDLIBS)
+
+$(O)/t/%: $(O)/t/unit/%.o $(O)/t/unit/tap.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(O)/t/unit/tap.o $(LIB) $(LDLIBS)
+
+tests: all $(UNIT_BINS) $(TOOL_BINS)
+
+deps:
+	@sh contrib/install-deps.sh
+
+check: deps
+	$(MAKE) O=build/check SANITIZE=1 tests
+	$(MAKE) O=build/check lint
+	TIKV_BUILD=$(CURDIR)/build/check prove -j2 t/
+
+lint: all
+	@for m in $(MANS); do \
+		mandoc -Tlint -Wwarning $$m || exit 1; done
+	@TIKV_BUILD=$(abspath $(O)) sh t/check-synopsis.sh
+
+fuzz:
+	$(MAKE) O=build/fuzz CC=clang FUZZ=1 fuzzers
+	@for f in build/fuzz/fuzz/*; do \
+		echo "fuzz: $$f for $(FUZZTIME)s"; \
+		$$f -max_total_time=$(FUZZTIME) -rss_limit_mb=2048 \
+		    build/fuzz/corpus-$${f##*/} || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin
+	for m in $(MANS); do s=$${m##*.}; \
+		install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
+		install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s; done
+
+clean:
+	rm -rf build
+
+.PHONY: all tests deps check lint fuzz install clean
+.SECONDARY:
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
