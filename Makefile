@@ -20,6 +20,11 @@ CFLAGS	+= -std=c11 -pthread -Wall -Wextra -Werror -Wshadow \
 	   -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter
 LDLIBS	+= -lnng -ltkrzw -lsodium -lzstd -linih -lbsd -lpthread -lm
 
+ifeq ($(FUZZ),1)
+CFLAGS	+= -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+LDFLAGS	+= -fsanitize=fuzzer,address,undefined
+endif
+
 ifeq ($(SANITIZE),1)
 CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined
@@ -43,7 +48,11 @@ TIKV_CTL_SRCS = \
 UNIT_TESTS = \
 	tap_selftest
 
-# Helper programs the shell tests use.
+# libFuzzer targets: t/fuzz/NAME.c becomes $(O)/fuzz/NAME (make fuzz).
+FUZZERS = \
+	proto_fuzz
+
+# Helper programs the shell tests use (built like unit tests, not run).
 TEST_TOOLS = \
 	tso_clients
 
@@ -76,6 +85,12 @@ $(O)/t/%: $(O)/t/unit/%.o $(O)/t/unit/tap.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(O)/t/unit/tap.o $(LIB) $(LDLIBS)
 
+$(O)/fuzz/%: $(O)/t/fuzz/%.o $(LIB)
+	@mkdir -p $(@D) $(O)/corpus-$*
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+fuzzers: $(FUZZERS:%=$(O)/fuzz/%)
+
 tests: all $(UNIT_BINS) $(TOOL_BINS)
 
 deps:
@@ -97,6 +112,7 @@ fuzz:
 		echo "fuzz: $$f for $(FUZZTIME)s"; \
 		$$f -max_total_time=$(FUZZTIME) -rss_limit_mb=2048 \
 		    build/fuzz/corpus-$${f##*/} || exit 1; done
+	@echo "fuzz: no crashes"
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -108,7 +124,7 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all tests deps check lint fuzz install clean
+.PHONY: all tests deps check lint fuzz fuzzers install clean
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
