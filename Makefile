@@ -33,6 +33,7 @@ endif
 
 LIB_SRCS = \
 	libcommon/buf.c \
+	libcommon/codec.c \
 	libcommon/log.c \
 	libcommon/xmalloc.c
 
@@ -46,6 +47,7 @@ TIKV_CTL_SRCS = \
 
 # C unit tests: t/unit/NAME.c becomes $(O)/t/NAME, run by a t/*.t wrapper.
 UNIT_TESTS = \
+	codec_test \
 	tap_selftest
 
 # libFuzzer targets: t/fuzz/NAME.c becomes $(O)/fuzz/NAME (make fuzz).
