@@ -34,7 +34,9 @@ endif
 LIB_SRCS = \
 	libcommon/buf.c \
 	libcommon/codec.c \
+	libcommon/kv.c \
 	libcommon/log.c \
+	libcommon/proto.c \
 	libcommon/xmalloc.c
 
 PDD_SRCS = \
@@ -48,6 +50,10 @@ TIKV_CTL_SRCS = \
 # C unit tests: t/unit/NAME.c becomes $(O)/t/NAME, run by a t/*.t wrapper.
 UNIT_TESTS = \
 	codec_test \
+	kv_test \
+	proto_test \
+	lincheck_test \
+	raft_sim \
 	tap_selftest
 
 # libFuzzer targets: t/fuzz/NAME.c becomes $(O)/fuzz/NAME (make fuzz).
@@ -56,6 +62,9 @@ FUZZERS = \
 
 # Helper programs the shell tests use (built like unit tests, not run).
 TEST_TOOLS = \
+	kv_bench \
+	kv_crash \
+	lincheck_tool \
 	tso_clients
 
 PROGS	= $(O)/bin/pdd $(O)/bin/tikv-ctl
@@ -86,6 +95,22 @@ $(O)/bin/tikv-ctl: $(TIKV_CTL_SRCS:%.c=$(O)/%.o) $(LIB)
 $(O)/t/%: $(O)/t/unit/%.o $(O)/t/unit/tap.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(O)/t/unit/tap.o $(LIB) $(LDLIBS)
+
+# Unit tests and tools linked from several objects in t/unit/.
+LINCHECK_OBJS = $(O)/t/unit/lincheck.o $(O)/t/unit/tap.o
+RAFT_SIM_OBJS = \
+	$(O)/t/unit/lincheck.o \
+	$(O)/t/unit/raft_sim.o \
+	$(O)/t/unit/tap.o
+
+$(O)/t/lincheck_test $(O)/t/lincheck_tool: $(O)/t/%: $(O)/t/unit/%.o \
+    $(LINCHECK_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LINCHECK_OBJS) $(LIB) $(LDLIBS)
+
+$(O)/t/raft_sim: $(RAFT_SIM_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(RAFT_SIM_OBJS) $(LIB) $(LDLIBS)
 
 $(O)/fuzz/%: $(O)/t/fuzz/%.o $(LIB)
 	@mkdir -p $(@D) $(O)/corpus-$*
