@@ -14,7 +14,8 @@ PREFIX	?= /usr/local
 FUZZTIME ?= 60
 
 CC	?= cc
-CPPFLAGS += -D_GNU_SOURCE -Ilibcommon -MMD -MP
+CPPFLAGS += -D_GNU_SOURCE -Ilibcommon -MMD -MP \
+	    $(shell pkg-config --cflags libbsd-overlay)
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=c11 -pthread -Wall -Wextra -Werror -Wshadow \
 	   -Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter
@@ -36,6 +37,7 @@ LIB_SRCS = \
 	libcommon/codec.c \
 	libcommon/kv.c \
 	libcommon/log.c \
+	libcommon/net.c \
 	libcommon/proto.c \
 	libcommon/xmalloc.c
 

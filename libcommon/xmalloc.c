@@ -1,4 +1,4 @@
-#include <bsd/stdlib.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

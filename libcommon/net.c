@@ -1,0 +1,257 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "log.h"
+#include "net.h"
+#include "xmalloc.h"
+
+enum ctx_state { CTX_RECV, CTX_WAIT, CTX_SEND };
+
+struct net_req {
+	struct net_server *srv;
+	nng_ctx ctx;
+	nng_aio *aio;
+	nng_msg *msg;		/* the request while the handler runs */
+	enum ctx_state state;
+};
+
+struct net_server {
+	nng_socket sock;
+	nng_listener listener;
+	struct net_req *reqs;
+	int nreqs;
+	net_handler_fn *fn;
+	void *arg;
+	char url[256];
+};
+
+static void
+ctx_cb(void *arg)
+{
+	struct net_req *r = arg;
+	int rv;
+
+	switch (r->state) {
+	case CTX_RECV:
+		if ((rv = nng_aio_result(r->aio)) != 0) {
+			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+				return;
+			/* A broken pipe or oversize message: wait again. */
+			nng_ctx_recv(r->ctx, r->aio);
+			return;
+		}
+		r->msg = nng_aio_get_msg(r->aio);
+		r->state = CTX_WAIT;
+		r->srv->fn(r, r->srv->arg);
+		break;
+	case CTX_SEND:
+		if (nng_aio_result(r->aio) != 0) {
+			nng_msg_free(nng_aio_get_msg(r->aio));
+			nng_aio_set_msg(r->aio, NULL);
+		}
+		r->state = CTX_RECV;
+		nng_ctx_recv(r->ctx, r->aio);
+		break;
+	case CTX_WAIT:
+		break;
+	}
+}
+
+const void *
+net_req_data(const struct net_req *r, size_t *len)
+{
+	*len = nng_msg_len(r->msg);
+	return nng_msg_body(r->msg);
+}
+
+void
+net_req_reply(struct net_req *r, const void *data, size_t len)
+{
+	nng_msg *m = r->msg;
+
+	/* Reuse the request message: its header holds the request id. */
+	nng_msg_clear(m);
+	if (nng_msg_append(m, data, len) != 0)
+		fatalx("net: cannot build a reply of %zu bytes", len);
+	r->msg = NULL;
+	r->state = CTX_SEND;
+	nng_aio_set_msg(r->aio, m);
+	nng_ctx_send(r->ctx, r->aio);
+}
+
+void
+net_req_reply_buf(struct net_req *r, struct buf *b)
+{
+	net_req_reply(r, b->data, b->len);
+}
+
+struct net_server *
+net_server_start(const char *url, int ncontexts, size_t maxmsg,
+    net_handler_fn *fn, void *arg)
+{
+	struct net_server *s = xcalloc(1, sizeof(*s));
+	int rv, i;
+
+	s->fn = fn;
+	s->arg = arg;
+	if ((rv = nng_rep0_open(&s->sock)) != 0) {
+		log_setreason("cannot open a socket: %s", nng_strerror(rv));
+		free(s);
+		return NULL;
+	}
+	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, maxmsg);
+	if ((rv = nng_listen(s->sock, url, &s->listener, 0)) != 0) {
+		log_setreason("cannot listen on '%s': %s", url,
+		    nng_strerror(rv));
+		nng_close(s->sock);
+		free(s);
+		return NULL;
+	}
+	strlcpy(s->url, url, sizeof(s->url));
+	if (strncmp(url, "tcp://", 6) == 0) {
+		int port;
+
+		if (nng_listener_get_int(s->listener, NNG_OPT_TCP_BOUND_PORT,
+		    &port) == 0) {
+			const char *colon = strrchr(url, ':');
+			int hostlen = (int)(colon - url);
+
+			snprintf(s->url, sizeof(s->url), "%.*s:%d", hostlen,
+			    url, port);
+		}
+	}
+	s->nreqs = ncontexts;
+	s->reqs = xcalloc((size_t)ncontexts, sizeof(*s->reqs));
+	for (i = 0; i < ncontexts; i++) {
+		struct net_req *r = &s->reqs[i];
+
+		r->srv = s;
+		if (nng_aio_alloc(&r->aio, ctx_cb, r) != 0 ||
+		    nng_ctx_open(&r->ctx, s->sock) != 0)
+			fatalx("net: cannot set up server contexts");
+		r->state = CTX_RECV;
+		nng_ctx_recv(r->ctx, r->aio);
+	}
+	return s;
+}
+
+const char *
+net_server_url(const struct net_server *s)
+{
+	return s->url;
+}
+
+void
+net_server_stop(struct net_server *s)
+{
+	int i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->nreqs; i++)
+		nng_aio_stop(s->reqs[i].aio);
+	nng_close(s->sock);
+	for (i = 0; i < s->nreqs; i++) {
+		if (s->reqs[i].msg)
+			nng_msg_free(s->reqs[i].msg);
+		nng_aio_free(s->reqs[i].aio);
+	}
+	free(s->reqs);
+	free(s);
+}
+
+struct net_client {
+	nng_socket sock;
+	size_t maxmsg;
+	char url[256];
+};
+
+struct net_client *
+net_client_open(const char *url, size_t maxmsg)
+{
+	struct net_client *c = xcalloc(1, sizeof(*c));
+	int rv;
+
+	if ((rv = nng_req0_open(&c->sock)) != 0) {
+		log_setreason("cannot open a socket: %s", nng_strerror(rv));
+		free(c);
+		return NULL;
+	}
+	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, maxmsg);
+	/* Never resend on a timer: a late reply is better than a request
+	 * run twice.  The caller decides whether to retry. */
+	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
+	    NNG_DURATION_INFINITE);
+	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 20);
+	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 500);
+	if ((rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		log_setreason("cannot connect to '%s': %s", url,
+		    nng_strerror(rv));
+		nng_close(c->sock);
+		free(c);
+		return NULL;
+	}
+	c->maxmsg = maxmsg;
+	strlcpy(c->url, url, sizeof(c->url));
+	return c;
+}
+
+void
+net_client_close(struct net_client *c)
+{
+	if (c == NULL)
+		return;
+	nng_close(c->sock);
+	free(c);
+}
+
+int
+net_client_call(struct net_client *c, const void *req, size_t len,
+    struct buf *reply, int timeout_ms)
+{
+	nng_ctx ctx;
+	nng_aio *aio;
+	nng_msg *m;
+	int rv;
+
+	if ((rv = nng_ctx_open(&ctx, c->sock)) != 0) {
+		log_setreason("'%s': %s", c->url, nng_strerror(rv));
+		return -1;
+	}
+	if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0 ||
+	    (rv = nng_msg_alloc(&m, 0)) != 0)
+		fatalx("net: %s", nng_strerror(rv));
+	if (nng_msg_append(m, req, len) != 0)
+		fatalx("net: cannot build a request of %zu bytes", len);
+	nng_aio_set_timeout(aio, timeout_ms);
+	nng_aio_set_msg(aio, m);
+	nng_ctx_send(ctx, aio);
+	nng_aio_wait(aio);
+	if ((rv = nng_aio_result(aio)) != 0) {
+		nng_msg_free(nng_aio_get_msg(aio));
+		goto fail;
+	}
+	nng_aio_set_timeout(aio, timeout_ms);
+	nng_ctx_recv(ctx, aio);
+	nng_aio_wait(aio);
+	if ((rv = nng_aio_result(aio)) != 0)
+		goto fail;
+	m = nng_aio_get_msg(aio);
+	buf_reset(reply);
+	buf_add(reply, nng_msg_body(m), nng_msg_len(m));
+	nng_msg_free(m);
+	nng_aio_free(aio);
+	nng_ctx_close(ctx);
+	return 0;
+fail:
+	log_setreason("no reply from '%s': %s", c->url,
+	    rv == NNG_ETIMEDOUT ? "timed out" : nng_strerror(rv));
+	nng_aio_free(aio);
+	nng_ctx_close(ctx);
+	return -1;
+}
