@@ -1,0 +1,1211 @@
+/*
+ * The KV engine over one tkrzw TreeDBM; the only file that includes tkrzw.
+ *
+ * Settings, and why (measured by t/unit/kv_crash.c and t/unit/kv_bench.c):
+ * - update_mode=UPDATE_APPENDING: tkrzw never overwrites a record in place,
+ *   so the file up to the size recorded by the last synchronize is exactly
+ *   the state of that synchronize, whatever was appended after it.
+ * - restore_mode=RESTORE_SYNC: a file not closed properly is cut back to
+ *   that size on open.  With the default (in-place, restore as much as
+ *   possible) a kill -9 can leave tree pages from different moments.
+ *   Together these give the "last checkpoint exactly" promise of kv.h.
+ * - file=PositionalParallelFile: pwrite/pread instead of a shared mapping,
+ *   so a full disk or an I/O error is an error return we can report,
+ *   never a SIGBUS on a store into the mapping.
+ * - record_crc_mode=RECORD_CRC_32: a flipped bit in a page is a read error,
+ *   not wrong data.
+ * - max_cached_pages large: dirty pages stay in memory between
+ *   checkpoints (they are not synced anyway) and reads hit memory.
+ * - no_lock: we hold our own flock on kv.lock, so a failed handle can be
+ *   abandoned without its in-memory state reaching the file.
+ *
+ * Locks: wmu serializes every write, checkpoint and rebuild; rw is taken
+ * exclusively by a batch being applied and shared by kv_read_lock and
+ * kv_snapshot_range, so those never see a batch half-applied.  tkrzw's own
+ * locks make each single record operation atomic.
+ */
+#include <sys/file.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <tkrzw_langc.h>
+
+#include "buf.h"
+#include "codec.h"
+#include "kv.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define KV_FILE		"kv.tkt"
+#define KV_LOCKFILE	"kv.lock"
+#define KV_INTERNAL	'!'		/* prefix of the engine's own keys */
+#define KV_STREAM_MAGIC	"TKVSNAP1"
+
+static const uint8_t cf_prefix[KV_CF_COUNT] = { 'd', 'l', 'w', 'r', 'm' };
+static const char ckpt_key[] = "!checkpoint";
+
+enum kv_fpop { FP_NONE, FP_WRITE, FP_SYNC };
+
+struct kv {
+	TkrzwDBM *dbm;
+	char *path;
+	int lockfd;
+	struct kv_options opts;
+	pthread_mutex_t wmu;
+	pthread_mutex_t rebuild_mu;
+	pthread_rwlock_t rw;
+	int failed;
+	char *failreason;
+	int64_t ckpt_id;
+	int64_t base_size;	/* file size after open or rebuild */
+	struct buf scratch;	/* writer's prefixed key, under wmu */
+	/* failpoint from TIKV_KV_FAILPOINT=op:ERRNO:after */
+	enum kv_fpop fp_op;
+	int fp_errno;
+	long long fp_after;
+	struct kv *next_abandoned;
+};
+
+enum kv_optype { OP_PUT, OP_DELETE, OP_DELETE_RANGE };
+
+struct kv_op {
+	uint8_t type;
+	uint8_t cf;
+	size_t aoff, alen;	/* key, or range start */
+	size_t boff, blen;	/* value, or range end */
+};
+
+struct kv_batch {
+	struct kv_op *ops;
+	size_t nops, capops;
+	struct buf data;
+};
+
+struct kv_iter {
+	struct kv *kv;
+	TkrzwDBMIter *it;
+	enum kv_cf cf;
+	struct buf lower;	/* prefixed, inclusive */
+	struct buf upper;	/* prefixed, exclusive */
+	struct buf key;		/* prefixed current key */
+	struct buf val;
+	struct buf tmp;
+	int valid;
+};
+
+/* Handles given up after a write error: kept reachable, never closed. */
+static struct kv *abandoned;
+static pthread_mutex_t abandoned_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *
+tk_msg(void)
+{
+	const char *m;
+
+	m = tkrzw_get_last_status_message();
+	if (m == NULL || *m == '\0')
+		m = tkrzw_status_code_name(tkrzw_get_last_status_code());
+	return m;
+}
+
+void
+kv_options_init(struct kv_options *o)
+{
+	o->max_key_size = 8192;
+	o->max_value_size = 8 << 20;
+	o->cache_pages = 65536;
+	o->rebuild_min_bytes = 64 << 20;
+	o->rebuild_ratio = 2.0;
+}
+
+static void
+fp_parse(struct kv *kv)
+{
+	const char *s;
+	char op[16], en[16];
+	long long after;
+
+	s = getenv("TIKV_KV_FAILPOINT");
+	if (s == NULL || *s == '\0')
+		return;
+	if (sscanf(s, "%15[a-z]:%15[A-Z]:%lld", op, en, &after) != 3) {
+		log_warnx("ignoring TIKV_KV_FAILPOINT '%s'", s);
+		return;
+	}
+	if (strcmp(op, "write") == 0)
+		kv->fp_op = FP_WRITE;
+	else if (strcmp(op, "sync") == 0)
+		kv->fp_op = FP_SYNC;
+	if (strcmp(en, "ENOSPC") == 0)
+		kv->fp_errno = ENOSPC;
+	else if (strcmp(en, "EIO") == 0)
+		kv->fp_errno = EIO;
+	else
+		kv->fp_op = FP_NONE;
+	kv->fp_after = after;
+}
+
+/* Returns the errno to inject for this operation, or 0. */
+static int
+fp_hit(struct kv *kv, enum kv_fpop op)
+{
+	if (kv->fp_op != op)
+		return 0;
+	if (kv->fp_after > 0) {
+		kv->fp_after--;
+		return 0;
+	}
+	return kv->fp_errno;
+}
+
+static void
+addkey(struct buf *b, enum kv_cf cf, const void *key, size_t len)
+{
+	buf_reset(b);
+	buf_addc(b, cf_prefix[cf]);
+	buf_add(b, key, len);
+}
+
+static int64_t
+read_ckpt(TkrzwDBM *dbm)
+{
+	char *v;
+	int32_t n;
+	int64_t id;
+
+	v = tkrzw_dbm_get(dbm, ckpt_key, sizeof(ckpt_key) - 1, &n);
+	if (v == NULL)
+		return 0;
+	id = n == 8 ? (int64_t)codec_get_u64be((uint8_t *)v) : -1;
+	free(v);
+	return id;
+}
+
+struct kv *
+kv_open(const char *dir, const struct kv_options *opts)
+{
+	struct kv *kv;
+	pthread_rwlockattr_t ra;
+	char *lockpath, params[512];
+
+	kv = xcalloc(1, sizeof(*kv));
+	if (opts != NULL)
+		kv->opts = *opts;
+	else
+		kv_options_init(&kv->opts);
+	xasprintf(&kv->path, "%s/%s", dir, KV_FILE);
+	xasprintf(&lockpath, "%s/%s", dir, KV_LOCKFILE);
+	kv->lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (kv->lockfd == -1) {
+		log_setreason("cannot open '%s': %s", lockpath,
+		    strerror(errno));
+		goto fail;
+	}
+	if (flock(kv->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		log_setreason("cannot lock '%s': %s", lockpath,
+		    errno == EWOULDBLOCK ? "in use by another process" :
+		    strerror(errno));
+		goto fail;
+	}
+	snprintf(params, sizeof(params),
+	    "dbm=TreeDBM,file=PositionalParallelFile,no_lock=true,"
+	    "update_mode=UPDATE_APPENDING,restore_mode=RESTORE_SYNC,"
+	    "record_crc_mode=RECORD_CRC_32,"
+	    "max_cached_pages=%lld", (long long)kv->opts.cache_pages);
+	kv->dbm = tkrzw_dbm_open(kv->path, true, params);
+	if (kv->dbm == NULL) {
+		log_setreason("cannot open '%s': %s", kv->path, tk_msg());
+		goto fail;
+	}
+	if (!tkrzw_dbm_is_healthy(kv->dbm)) {
+		log_setreason("cannot open '%s': damaged beyond restore",
+		    kv->path);
+		tkrzw_dbm_close(kv->dbm);
+		goto fail;
+	}
+	kv->ckpt_id = read_ckpt(kv->dbm);
+	if (kv->ckpt_id < 0) {
+		log_setreason("cannot open '%s': bad checkpoint record",
+		    kv->path);
+		tkrzw_dbm_close(kv->dbm);
+		goto fail;
+	}
+	kv->base_size = tkrzw_dbm_get_file_size(kv->dbm);
+	pthread_mutex_init(&kv->wmu, NULL);
+	pthread_mutex_init(&kv->rebuild_mu, NULL);
+	pthread_rwlockattr_init(&ra);
+	/* A waiting writer stops new readers, so it is never starved. */
+	pthread_rwlockattr_setkind_np(&ra,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&kv->rw, &ra);
+	pthread_rwlockattr_destroy(&ra);
+	fp_parse(kv);
+	free(lockpath);
+	return kv;
+fail:
+	if (kv->lockfd > 0)
+		close(kv->lockfd);
+	free(lockpath);
+	free(kv->path);
+	free(kv);
+	return NULL;
+}
+
+const char *
+kv_path(const struct kv *kv)
+{
+	return kv->path;
+}
+
+static void
+kv_destroy(struct kv *kv)
+{
+	pthread_mutex_destroy(&kv->wmu);
+	pthread_mutex_destroy(&kv->rebuild_mu);
+	pthread_rwlock_destroy(&kv->rw);
+	buf_free(&kv->scratch);
+	free(kv->failreason);
+	free(kv->path);
+	free(kv);
+}
+
+int
+kv_close(struct kv *kv)
+{
+	int rc = 0;
+
+	if (kv == NULL)
+		return 0;
+	if (kv->failed) {
+		/*
+		 * Closing would write the partial in-memory state into the
+		 * file as if it were complete.  Leave the tkrzw handle open
+		 * and unused, so the next open restores the last checkpoint.
+		 */
+		log_setreason("'%s' abandoned after an earlier error: %s",
+		    kv->path, kv->failreason);
+		close(kv->lockfd);
+		pthread_mutex_lock(&abandoned_mu);
+		kv->next_abandoned = abandoned;
+		abandoned = kv;
+		pthread_mutex_unlock(&abandoned_mu);
+		return -1;
+	}
+	if (kv_checkpoint(kv) == -1)
+		rc = -1;
+	if (!tkrzw_dbm_close(kv->dbm)) {
+		log_setreason("cannot close '%s': %s", kv->path, tk_msg());
+		rc = -1;
+	}
+	close(kv->lockfd);
+	kv_destroy(kv);
+	return rc;
+}
+
+/* Marks the handle failed; the caller has set the reason. */
+static void
+kv_fail(struct kv *kv)
+{
+	if (!kv->failed) {
+		kv->failed = 1;
+		kv->failreason = xstrdup(log_reason());
+		log_warnx("%s", kv->failreason);
+	}
+}
+
+static int
+check_failed(struct kv *kv)
+{
+	if (kv->failed) {
+		log_setreason("'%s' failed earlier: %s", kv->path,
+		    kv->failreason);
+		return -1;
+	}
+	return 0;
+}
+
+struct getarg {
+	struct buf *out;
+	int found;
+};
+
+static const char *
+get_proc(void *arg, const char *k, int32_t klen, const char *v, int32_t vlen,
+    int32_t *outlen)
+{
+	struct getarg *ga = arg;
+
+	(void)k;
+	(void)klen;
+	(void)outlen;
+	if (v != NULL) {
+		ga->found = 1;
+		if (ga->out != NULL) {
+			buf_reset(ga->out);
+			buf_add(ga->out, v, vlen);
+		}
+	}
+	return TKRZW_REC_PROC_NOOP;
+}
+
+int
+kv_get(struct kv *kv, enum kv_cf cf, const void *key, size_t keylen,
+    struct buf *val)
+{
+	struct buf k = BUF_INIT;
+	struct getarg ga = { val, 0 };
+	int rc = 0;
+
+	if (keylen > kv->opts.max_key_size) {
+		log_setreason("key of %zu bytes exceeds the maximum of %zu",
+		    keylen, kv->opts.max_key_size);
+		return -1;
+	}
+	addkey(&k, cf, key, keylen);
+	if (!tkrzw_dbm_process(kv->dbm, (char *)k.data, k.len, get_proc, &ga,
+	    false)) {
+		log_setreason("cannot read '%s': %s", kv->path, tk_msg());
+		rc = -1;
+	} else
+		rc = ga.found;
+	buf_free(&k);
+	return rc;
+}
+
+/* Batches. */
+
+struct kv_batch *
+kv_batch_new(void)
+{
+	return xcalloc(1, sizeof(struct kv_batch));
+}
+
+void
+kv_batch_free(struct kv_batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->ops);
+	buf_free(&b->data);
+	free(b);
+}
+
+void
+kv_batch_clear(struct kv_batch *b)
+{
+	b->nops = 0;
+	buf_reset(&b->data);
+}
+
+static void
+batch_add(struct kv_batch *b, int type, enum kv_cf cf, const void *a,
+    size_t alen, const void *bb, size_t blen)
+{
+	struct kv_op *op;
+
+	if ((unsigned)cf >= KV_CF_COUNT)
+		fatalx("kv_batch: bad column family %d", (int)cf);
+	if (b->nops == b->capops) {
+		b->capops = b->capops ? b->capops * 2 : 16;
+		b->ops = xreallocarray(b->ops, b->capops, sizeof(*b->ops));
+	}
+	op = &b->ops[b->nops++];
+	op->type = type;
+	op->cf = cf;
+	op->aoff = b->data.len;
+	op->alen = alen;
+	buf_add(&b->data, a, alen);
+	op->boff = b->data.len;
+	op->blen = blen;
+	buf_add(&b->data, bb, blen);
+}
+
+void
+kv_batch_put(struct kv_batch *b, enum kv_cf cf, const void *key,
+    size_t keylen, const void *val, size_t vallen)
+{
+	batch_add(b, OP_PUT, cf, key, keylen, val, vallen);
+}
+
+void
+kv_batch_delete(struct kv_batch *b, enum kv_cf cf, const void *key,
+    size_t keylen)
+{
+	batch_add(b, OP_DELETE, cf, key, keylen, NULL, 0);
+}
+
+void
+kv_batch_delete_range(struct kv_batch *b, enum kv_cf cf, const void *start,
+    size_t startlen, const void *end, size_t endlen)
+{
+	batch_add(b, OP_DELETE_RANGE, cf, start, startlen, end, endlen);
+}
+
+size_t
+kv_batch_count(const struct kv_batch *b)
+{
+	return b->nops;
+}
+
+size_t
+kv_batch_bytes(const struct kv_batch *b)
+{
+	return b->data.len + b->nops * sizeof(struct kv_op);
+}
+
+static int
+batch_check(struct kv *kv, const struct kv_batch *b)
+{
+	const struct kv_op *op;
+	size_t i;
+
+	for (i = 0; i < b->nops; i++) {
+		op = &b->ops[i];
+		if (op->alen > kv->opts.max_key_size ||
+		    (op->type == OP_DELETE_RANGE &&
+		    op->blen > kv->opts.max_key_size)) {
+			log_setreason("key of %zu bytes exceeds the maximum "
+			    "of %zu", op->alen > op->blen ? op->alen :
+			    op->blen, kv->opts.max_key_size);
+			return -1;
+		}
+		if (op->type == OP_PUT && op->blen > kv->opts.max_value_size) {
+			log_setreason("value of %zu bytes exceeds the maximum "
+			    "of %zu", op->blen, kv->opts.max_value_size);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+write_error(struct kv *kv, int inject)
+{
+	if (inject)
+		log_setreason("cannot write '%s': %s", kv->path,
+		    strerror(inject));
+	else
+		log_setreason("cannot write '%s': %s", kv->path, tk_msg());
+	kv_fail(kv);
+	return -1;
+}
+
+/* Upper bound of a range: end prefixed, or the next family's prefix. */
+static void
+range_upper(struct buf *b, enum kv_cf cf, const void *end, size_t endlen)
+{
+	if (endlen == 0) {
+		buf_reset(b);
+		buf_addc(b, cf_prefix[cf] + 1);
+	} else
+		addkey(b, cf, end, endlen);
+}
+
+static int
+keycmp(const void *a, size_t alen, const void *b, size_t blen)
+{
+	int c;
+
+	c = memcmp(a, b, alen < blen ? alen : blen);
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+struct keyarg {
+	struct buf *key;
+	int found;
+};
+
+static const char *
+key_proc(void *arg, const char *k, int32_t klen, const char *v, int32_t vlen,
+    int32_t *outlen)
+{
+	struct keyarg *ka = arg;
+
+	(void)v;
+	(void)vlen;
+	(void)outlen;
+	ka->found = 1;
+	buf_reset(ka->key);
+	buf_add(ka->key, k, klen);
+	return TKRZW_REC_PROC_NOOP;
+}
+
+static int
+delete_range(struct kv *kv, enum kv_cf cf, const uint8_t *start,
+    size_t startlen, const uint8_t *end, size_t endlen)
+{
+	TkrzwDBMIter *it;
+	struct buf lo = BUF_INIT, hi = BUF_INIT, cur = BUF_INIT;
+	struct keyarg ka = { &cur, 0 };
+	int rc = 0, inj;
+
+	addkey(&lo, cf, start, startlen);
+	range_upper(&hi, cf, end, endlen);
+	it = tkrzw_dbm_make_iterator(kv->dbm);
+	if (!tkrzw_dbm_iter_jump(it, (char *)lo.data, lo.len))
+		goto err;
+	for (;;) {
+		ka.found = 0;
+		if (!tkrzw_dbm_iter_process(it, key_proc, &ka, false) &&
+		    tkrzw_get_last_status_code() != TKRZW_STATUS_NOT_FOUND_ERROR)
+			goto err;
+		if (!ka.found || keycmp(cur.data, cur.len, hi.data,
+		    hi.len) >= 0)
+			break;
+		if ((inj = fp_hit(kv, FP_WRITE)) != 0) {
+			rc = write_error(kv, inj);
+			goto out;
+		}
+		/* Removing moves the iterator to the next record. */
+		if (!tkrzw_dbm_iter_remove(it))
+			goto err;
+	}
+	goto out;
+err:
+	rc = write_error(kv, 0);
+out:
+	tkrzw_dbm_iter_free(it);
+	buf_free(&lo);
+	buf_free(&hi);
+	buf_free(&cur);
+	return rc;
+}
+
+static int
+apply_op(struct kv *kv, const struct kv_batch *b, const struct kv_op *op)
+{
+	const uint8_t *a = b->data.data + op->aoff;
+	const uint8_t *bb = b->data.data + op->boff;
+	int inj;
+
+	if (op->type == OP_DELETE_RANGE)
+		return delete_range(kv, op->cf, a, op->alen, bb, op->blen);
+	if ((inj = fp_hit(kv, FP_WRITE)) != 0)
+		return write_error(kv, inj);
+	addkey(&kv->scratch, op->cf, a, op->alen);
+	if (op->type == OP_PUT) {
+		if (!tkrzw_dbm_set(kv->dbm, (char *)kv->scratch.data,
+		    kv->scratch.len, (const char *)bb, op->blen, true))
+			return write_error(kv, 0);
+	} else {
+		if (!tkrzw_dbm_remove(kv->dbm, (char *)kv->scratch.data,
+		    kv->scratch.len) && tkrzw_get_last_status_code() !=
+		    TKRZW_STATUS_NOT_FOUND_ERROR)
+			return write_error(kv, 0);
+	}
+	return 0;
+}
+
+int
+kv_batch_commit(struct kv *kv, struct kv_batch *b)
+{
+	size_t i;
+	int rc = 0;
+
+	if (batch_check(kv, b) == -1)
+		return -1;
+	pthread_mutex_lock(&kv->wmu);
+	if (check_failed(kv) == -1) {
+		pthread_mutex_unlock(&kv->wmu);
+		return -1;
+	}
+	pthread_rwlock_wrlock(&kv->rw);
+	for (i = 0; i < b->nops && rc == 0; i++)
+		rc = apply_op(kv, b, &b->ops[i]);
+	pthread_rwlock_unlock(&kv->rw);
+	pthread_mutex_unlock(&kv->wmu);
+	return rc;
+}
+
+int
+kv_put(struct kv *kv, enum kv_cf cf, const void *key, size_t keylen,
+    const void *val, size_t vallen)
+{
+	struct kv_op op;
+	struct kv_batch b;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	buf_add(&b.data, key, keylen);
+	buf_add(&b.data, val, vallen);
+	op.type = OP_PUT;
+	op.cf = cf;
+	op.aoff = 0;
+	op.alen = keylen;
+	op.boff = keylen;
+	op.blen = vallen;
+	b.ops = &op;
+	b.nops = b.capops = 1;
+	rc = kv_batch_commit(kv, &b);
+	buf_free(&b.data);
+	return rc;
+}
+
+int
+kv_delete(struct kv *kv, enum kv_cf cf, const void *key, size_t keylen)
+{
+	struct kv_op op;
+	struct kv_batch b;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	buf_add(&b.data, key, keylen);
+	op.type = OP_DELETE;
+	op.cf = cf;
+	op.aoff = 0;
+	op.alen = keylen;
+	op.boff = keylen;
+	op.blen = 0;
+	b.ops = &op;
+	b.nops = b.capops = 1;
+	rc = kv_batch_commit(kv, &b);
+	buf_free(&b.data);
+	return rc;
+}
+
+void
+kv_read_lock(struct kv *kv)
+{
+	pthread_rwlock_rdlock(&kv->rw);
+}
+
+void
+kv_read_unlock(struct kv *kv)
+{
+	pthread_rwlock_unlock(&kv->rw);
+}
+
+/* Checkpoints. */
+
+static int64_t
+checkpoint_locked(struct kv *kv)
+{
+	uint8_t v[8];
+	int64_t id;
+	int inj;
+
+	if (check_failed(kv) == -1)
+		return -1;
+	id = kv->ckpt_id + 1;
+	codec_put_u64be(v, (uint64_t)id);
+	if ((inj = fp_hit(kv, FP_WRITE)) != 0)
+		return write_error(kv, inj);
+	if (!tkrzw_dbm_set(kv->dbm, ckpt_key, sizeof(ckpt_key) - 1,
+	    (char *)v, sizeof(v), true))
+		return write_error(kv, 0);
+	if ((inj = fp_hit(kv, FP_SYNC)) != 0)
+		fatalx("cannot sync '%s': %s", kv->path, strerror(inj));
+	if (!tkrzw_dbm_synchronize(kv->dbm, true, NULL, NULL, ""))
+		fatalx("cannot sync '%s': %s", kv->path, tk_msg());
+	kv->ckpt_id = id;
+	return id;
+}
+
+int64_t
+kv_checkpoint(struct kv *kv)
+{
+	int64_t id;
+
+	pthread_mutex_lock(&kv->wmu);
+	id = checkpoint_locked(kv);
+	pthread_mutex_unlock(&kv->wmu);
+	return id;
+}
+
+int64_t
+kv_checkpoint_id(struct kv *kv)
+{
+	int64_t id;
+
+	pthread_mutex_lock(&kv->wmu);
+	id = kv->ckpt_id;
+	pthread_mutex_unlock(&kv->wmu);
+	return id;
+}
+
+/* Iterators. */
+
+struct kv_iter *
+kv_iter_new(struct kv *kv, enum kv_cf cf, const void *lower, size_t lowerlen,
+    const void *upper, size_t upperlen)
+{
+	struct kv_iter *ki;
+
+	if ((unsigned)cf >= KV_CF_COUNT)
+		fatalx("kv_iter_new: bad column family %d", (int)cf);
+	ki = xcalloc(1, sizeof(*ki));
+	ki->kv = kv;
+	ki->cf = cf;
+	addkey(&ki->lower, cf, lower, lowerlen);
+	range_upper(&ki->upper, cf, upper, upperlen);
+	ki->it = tkrzw_dbm_make_iterator(kv->dbm);
+	return ki;
+}
+
+void
+kv_iter_free(struct kv_iter *ki)
+{
+	if (ki == NULL)
+		return;
+	tkrzw_dbm_iter_free(ki->it);
+	buf_free(&ki->lower);
+	buf_free(&ki->upper);
+	buf_free(&ki->key);
+	buf_free(&ki->val);
+	buf_free(&ki->tmp);
+	free(ki);
+}
+
+struct fetcharg {
+	struct buf *key, *val;
+	int found;
+};
+
+static const char *
+fetch_proc(void *arg, const char *k, int32_t klen, const char *v,
+    int32_t vlen, int32_t *outlen)
+{
+	struct fetcharg *fa = arg;
+
+	(void)outlen;
+	fa->found = 1;
+	buf_reset(fa->key);
+	buf_add(fa->key, k, klen);
+	buf_reset(fa->val);
+	buf_add(fa->val, v, vlen);
+	return TKRZW_REC_PROC_NOOP;
+}
+
+/* Reads the record under the tkrzw iterator into tmp/val: 1, 0 or -1. */
+static int
+iter_fetch(struct kv_iter *ki)
+{
+	struct fetcharg fa = { &ki->tmp, &ki->val, 0 };
+
+	if (!tkrzw_dbm_iter_process(ki->it, fetch_proc, &fa, false)) {
+		if (tkrzw_get_last_status_code() ==
+		    TKRZW_STATUS_NOT_FOUND_ERROR)
+			return 0;
+		log_setreason("cannot read '%s': %s", ki->kv->path, tk_msg());
+		return -1;
+	}
+	return fa.found;
+}
+
+/* Accepts tmp as the current key if it lies within the bounds. */
+static int
+iter_accept(struct kv_iter *ki, int r)
+{
+	struct buf t;
+
+	ki->valid = 0;
+	if (r != 1)
+		return r;
+	if (keycmp(ki->tmp.data, ki->tmp.len, ki->lower.data,
+	    ki->lower.len) < 0 || keycmp(ki->tmp.data, ki->tmp.len,
+	    ki->upper.data, ki->upper.len) >= 0)
+		return 0;
+	t = ki->key;
+	ki->key = ki->tmp;
+	ki->tmp = t;
+	ki->valid = 1;
+	return 1;
+}
+
+static int
+iter_error(struct kv_iter *ki)
+{
+	ki->valid = 0;
+	log_setreason("cannot read '%s': %s", ki->kv->path, tk_msg());
+	return -1;
+}
+
+/* Smallest key >= k (or > k). */
+static int
+iter_upper(struct kv_iter *ki, const struct buf *k, int inclusive)
+{
+	if (!tkrzw_dbm_iter_jump_upper(ki->it, (char *)k->data, k->len,
+	    inclusive))
+		return iter_error(ki);
+	return iter_accept(ki, iter_fetch(ki));
+}
+
+/* Largest key <= k (or < k). */
+static int
+iter_lower(struct kv_iter *ki, const struct buf *k, int inclusive)
+{
+	if (!tkrzw_dbm_iter_jump_lower(ki->it, (char *)k->data, k->len,
+	    inclusive))
+		return iter_error(ki);
+	return iter_accept(ki, iter_fetch(ki));
+}
+
+int
+kv_iter_first(struct kv_iter *ki)
+{
+	return iter_upper(ki, &ki->lower, 1);
+}
+
+int
+kv_iter_last(struct kv_iter *ki)
+{
+	return iter_lower(ki, &ki->upper, 0);
+}
+
+int
+kv_iter_seek(struct kv_iter *ki, const void *key, size_t keylen)
+{
+	struct buf k = BUF_INIT;
+	int r;
+
+	addkey(&k, ki->cf, key, keylen);
+	if (keycmp(k.data, k.len, ki->lower.data, ki->lower.len) < 0)
+		r = iter_upper(ki, &ki->lower, 1);
+	else
+		r = iter_upper(ki, &k, 1);
+	buf_free(&k);
+	return r;
+}
+
+int
+kv_iter_seek_prev(struct kv_iter *ki, const void *key, size_t keylen)
+{
+	struct buf k = BUF_INIT;
+	int r;
+
+	addkey(&k, ki->cf, key, keylen);
+	if (keycmp(k.data, k.len, ki->upper.data, ki->upper.len) >= 0)
+		r = iter_lower(ki, &ki->upper, 0);
+	else
+		r = iter_lower(ki, &k, 1);
+	buf_free(&k);
+	return r;
+}
+
+/*
+ * Steps use tkrzw's next/previous, which is cheap; if the page under the
+ * iterator changed and it lost its place (or did not move past the current
+ * key), it jumps again from the current key.
+ */
+int
+kv_iter_next(struct kv_iter *ki)
+{
+	struct buf cur;
+	int r;
+
+	if (!ki->valid)
+		return 0;
+	if (tkrzw_dbm_iter_next(ki->it)) {
+		r = iter_fetch(ki);
+		if (r == -1)
+			return iter_accept(ki, r);
+		if (r == 1 && keycmp(ki->tmp.data, ki->tmp.len, ki->key.data,
+		    ki->key.len) > 0)
+			return iter_accept(ki, r);
+	}
+	cur = ki->key;
+	memset(&ki->key, 0, sizeof(ki->key));
+	r = iter_upper(ki, &cur, 0);
+	if (!ki->valid) {
+		buf_free(&ki->key);
+		ki->key = cur;
+	} else
+		buf_free(&cur);
+	return r;
+}
+
+int
+kv_iter_prev(struct kv_iter *ki)
+{
+	struct buf cur;
+	int r;
+
+	if (!ki->valid)
+		return 0;
+	if (tkrzw_dbm_iter_previous(ki->it)) {
+		r = iter_fetch(ki);
+		if (r == -1)
+			return iter_accept(ki, r);
+		if (r == 1 && keycmp(ki->tmp.data, ki->tmp.len, ki->key.data,
+		    ki->key.len) < 0)
+			return iter_accept(ki, r);
+	}
+	cur = ki->key;
+	memset(&ki->key, 0, sizeof(ki->key));
+	r = iter_lower(ki, &cur, 0);
+	if (!ki->valid) {
+		buf_free(&ki->key);
+		ki->key = cur;
+	} else
+		buf_free(&cur);
+	return r;
+}
+
+int
+kv_iter_valid(const struct kv_iter *ki)
+{
+	return ki->valid;
+}
+
+struct bytes
+kv_iter_key(const struct kv_iter *ki)
+{
+	struct bytes b = { NULL, 0 };
+
+	if (ki->valid) {
+		b.ptr = ki->key.data + 1;
+		b.len = ki->key.len - 1;
+	}
+	return b;
+}
+
+struct bytes
+kv_iter_value(const struct kv_iter *ki)
+{
+	struct bytes b = { NULL, 0 };
+
+	if (ki->valid) {
+		b.ptr = ki->val.data;
+		b.len = ki->val.len;
+	}
+	return b;
+}
+
+/* Range statistics. */
+
+#define STATS_SAMPLES	64
+
+int
+kv_range_stats(struct kv *kv, enum kv_cf cf, const void *start,
+    size_t startlen, const void *end, size_t endlen,
+    struct kv_range_stats *st)
+{
+	struct kv_iter *ki;
+	struct buf samp[STATS_SAMPLES];
+	uint64_t at[STATS_SAMPLES], step = 4096, mark = 4096, half, best;
+	size_t n = 0, i, j;
+	int r, pick = -1;
+
+	st->keys = 0;
+	st->bytes = 0;
+	buf_reset(&st->middle);
+	memset(samp, 0, sizeof(samp));
+	ki = kv_iter_new(kv, cf, start, startlen, end, endlen);
+	for (r = kv_iter_first(ki); r == 1; r = kv_iter_next(ki)) {
+		st->keys++;
+		st->bytes += ki->key.len - 1 + ki->val.len;
+		if (st->keys == 1 || st->bytes < mark)
+			continue;
+		if (n == STATS_SAMPLES) {
+			/* Keep every other sample; sample half as often. */
+			for (i = 0, j = 1; j < n; i++, j += 2) {
+				buf_reset(&samp[i]);
+				buf_add(&samp[i], samp[j].data, samp[j].len);
+				at[i] = at[j];
+			}
+			n = i;
+			step *= 2;
+		}
+		buf_reset(&samp[n]);
+		buf_add(&samp[n], ki->key.data + 1, ki->key.len - 1);
+		at[n++] = st->bytes;
+		mark = st->bytes + step;
+	}
+	kv_iter_free(ki);
+	if (r == 0 && n > 0) {
+		half = st->bytes / 2;
+		best = UINT64_MAX;
+		for (i = 0; i < n; i++) {
+			uint64_t d = at[i] > half ? at[i] - half : half - at[i];
+
+			if (d < best) {
+				best = d;
+				pick = i;
+			}
+		}
+		buf_add(&st->middle, samp[pick].data, samp[pick].len);
+	}
+	for (i = 0; i < STATS_SAMPLES; i++)
+		buf_free(&samp[i]);
+	return r == -1 ? -1 : 0;
+}
+
+/* Snapshots of a range, and their ingest. */
+
+int
+kv_snapshot_range(struct kv *kv, unsigned cfmask, const void *start,
+    size_t startlen, const void *end, size_t endlen, kv_snapshot_fn *fn,
+    void *arg)
+{
+	struct kv_iter *ki;
+	struct bytes k, v;
+	int cf, r = 0;
+
+	kv_read_lock(kv);
+	for (cf = 0; cf < KV_CF_COUNT && r != -1; cf++) {
+		if (!(cfmask & KV_CFMASK(cf)))
+			continue;
+		ki = kv_iter_new(kv, cf, start, startlen, end, endlen);
+		for (r = kv_iter_first(ki); r == 1; r = kv_iter_next(ki)) {
+			k = kv_iter_key(ki);
+			v = kv_iter_value(ki);
+			if (fn(arg, cf, k, v) == -1) {
+				r = -1;
+				break;
+			}
+		}
+		kv_iter_free(ki);
+	}
+	kv_read_unlock(kv);
+	return r == -1 ? -1 : 0;
+}
+
+struct streamarg {
+	struct buf *out;
+	uint64_t count;
+};
+
+static int
+stream_add(void *arg, enum kv_cf cf, struct bytes k, struct bytes v)
+{
+	struct streamarg *sa = arg;
+
+	buf_addc(sa->out, cf);
+	codec_add_lenbytes(sa->out, k.ptr, k.len);
+	codec_add_lenbytes(sa->out, v.ptr, v.len);
+	sa->count++;
+	return 0;
+}
+
+/*
+ * Stream: magic, varint cfmask, lenbytes start, lenbytes end, then pairs
+ * (cf byte, lenbytes key, lenbytes value), then 0xff and a varint count.
+ */
+int
+kv_snapshot_write(struct kv *kv, unsigned cfmask, const void *start,
+    size_t startlen, const void *end, size_t endlen, struct buf *out)
+{
+	struct streamarg sa = { out, 0 };
+	size_t mark = out->len;
+
+	buf_add(out, KV_STREAM_MAGIC, sizeof(KV_STREAM_MAGIC) - 1);
+	codec_add_varint(out, cfmask);
+	codec_add_lenbytes(out, start, startlen);
+	codec_add_lenbytes(out, end, endlen);
+	if (kv_snapshot_range(kv, cfmask, start, startlen, end, endlen,
+	    stream_add, &sa) == -1) {
+		buf_truncate(out, mark);
+		return -1;
+	}
+	buf_addc(out, 0xff);
+	codec_add_varint(out, sa.count);
+	return 0;
+}
+
+int
+kv_ingest(struct kv *kv, const void *stream, size_t len)
+{
+	const uint8_t *p = stream, *e = p + len;
+	const size_t ml = sizeof(KV_STREAM_MAGIC) - 1;
+	struct bytes start, end, k, v;
+	struct kv_batch *b;
+	uint64_t mask, count, n = 0;
+	int cf, rc;
+
+	if (len < ml || memcmp(p, KV_STREAM_MAGIC, ml) != 0)
+		goto bad;
+	p += ml;
+	if (codec_read_varint(&p, e, &mask) == -1 ||
+	    (mask & ~(uint64_t)((1u << KV_CF_COUNT) - 1)) != 0 ||
+	    codec_read_lenbytes(&p, e, &start) == -1 ||
+	    codec_read_lenbytes(&p, e, &end) == -1)
+		goto bad;
+	b = kv_batch_new();
+	for (cf = 0; cf < KV_CF_COUNT; cf++)
+		if (mask & KV_CFMASK(cf))
+			kv_batch_delete_range(b, cf, start.ptr, start.len,
+			    end.ptr, end.len);
+	for (;;) {
+		if (p == e)
+			goto badb;
+		cf = *p++;
+		if (cf == 0xff)
+			break;
+		if (cf >= KV_CF_COUNT || !(mask & KV_CFMASK(cf)) ||
+		    codec_read_lenbytes(&p, e, &k) == -1 ||
+		    codec_read_lenbytes(&p, e, &v) == -1)
+			goto badb;
+		if (keycmp(k.ptr, k.len, start.ptr, start.len) < 0 ||
+		    (end.len > 0 && keycmp(k.ptr, k.len, end.ptr,
+		    end.len) >= 0)) {
+			log_setreason("snapshot stream: key outside its range");
+			kv_batch_free(b);
+			return -1;
+		}
+		kv_batch_put(b, cf, k.ptr, k.len, v.ptr, v.len);
+		n++;
+	}
+	if (codec_read_varint(&p, e, &count) == -1 || p != e || count != n)
+		goto badb;
+	rc = kv_batch_commit(kv, b);
+	kv_batch_free(b);
+	return rc;
+badb:
+	kv_batch_free(b);
+bad:
+	log_setreason("snapshot stream is malformed or truncated");
+	return -1;
+}
+
+/* Rebuild and figures. */
+
+int64_t
+kv_file_size(struct kv *kv)
+{
+	return tkrzw_dbm_get_file_size(kv->dbm);
+}
+
+int64_t
+kv_count(struct kv *kv)
+{
+	return tkrzw_dbm_count(kv->dbm);
+}
+
+int
+kv_rebuild_needed(struct kv *kv)
+{
+	int64_t sz;
+
+	sz = tkrzw_dbm_get_file_size(kv->dbm);
+	return sz > kv->opts.rebuild_min_bytes &&
+	    (double)sz > kv->opts.rebuild_ratio * (double)kv->base_size;
+}
+
+int
+kv_rebuild(struct kv *kv)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&kv->rebuild_mu);
+	if (kv_checkpoint(kv) == -1) {
+		pthread_mutex_unlock(&kv->rebuild_mu);
+		return -1;
+	}
+	if (!tkrzw_dbm_rebuild(kv->dbm, "sync_hard=true")) {
+		log_setreason("cannot rebuild '%s': %s", kv->path, tk_msg());
+		rc = -1;
+	} else if (kv_checkpoint(kv) == -1)
+		rc = -1;
+	kv->base_size = tkrzw_dbm_get_file_size(kv->dbm);
+	pthread_mutex_unlock(&kv->rebuild_mu);
+	return rc;
+}
