@@ -35,16 +35,21 @@ endif
 LIB_SRCS = \
 	libcommon/buf.c \
 	libcommon/codec.c \
+	libcommon/conf.c \
+	libcommon/crc32c.c \
 	libcommon/kv.c \
 	libcommon/log.c \
 	libcommon/net.c \
 	libcommon/proto.c \
+	libcommon/schema.c \
+	libcommon/wal.c \
 	libcommon/xmalloc.c
 
 PDD_SRCS = \
 	cmd/pdd/main.c \
 	cmd/pdd/meta.c \
-	cmd/pdd/service.c
+	cmd/pdd/service.c \
+	cmd/pdd/tso.c
 
 TIKV_CTL_SRCS = \
 	cmd/tikv-ctl/main.c
@@ -52,11 +57,13 @@ TIKV_CTL_SRCS = \
 # C unit tests: t/unit/NAME.c becomes $(O)/t/NAME, run by a t/*.t wrapper.
 UNIT_TESTS = \
 	codec_test \
+	conf_test \
 	kv_test \
 	proto_test \
 	lincheck_test \
 	raft_sim \
-	tap_selftest
+	tap_selftest \
+	wal_test
 
 # libFuzzer targets: t/fuzz/NAME.c becomes $(O)/fuzz/NAME (make fuzz).
 FUZZERS = \
@@ -67,7 +74,9 @@ TEST_TOOLS = \
 	kv_bench \
 	kv_crash \
 	lincheck_tool \
-	tso_clients
+	tso_clients \
+	wal_bench \
+	wal_crash
 
 PROGS	= $(O)/bin/pdd $(O)/bin/tikv-ctl
 LIB	= $(O)/libcommon.a
