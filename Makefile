@@ -52,7 +52,8 @@ PDD_SRCS = \
 	cmd/pdd/tso.c
 
 TIKV_CTL_SRCS = \
-	cmd/tikv-ctl/main.c
+	cmd/tikv-ctl/main.c \
+	cmd/tikv-ctl/out.c
 
 # C unit tests: t/unit/NAME.c becomes $(O)/t/NAME, run by a t/*.t wrapper.
 UNIT_TESTS = \
