@@ -69,17 +69,19 @@ static const struct {
 	{ "P", 1ULL << 50 }, { "PB", 1ULL << 50 }, { "PiB", 1ULL << 50 },
 };
 
-/* Longest first so that "ms" wins over "m". */
+/* Largest first: the order they must appear in, and are written in. */
 static const struct {
 	const char *name;
 	uint64_t ms;
 } conf_durunits[] = {
-	{ "ms", 1 },
 	{ "d", 86400000 },
 	{ "h", 3600000 },
 	{ "m", 60000 },
 	{ "s", 1000 },
+	{ "ms", 1 },
 };
+
+#define NDURUNITS	(sizeof(conf_durunits) / sizeof(conf_durunits[0]))
 
 static const char *
 conf_expected(enum conf_type t)
@@ -367,9 +369,9 @@ parse_size(const char *s, uint64_t *out)
 static int
 parse_duration(const char *s, uint64_t *out)
 {
-	uint64_t total = 0, v, last = UINT64_MAX;
-	const char *num;
-	size_t i, n = sizeof(conf_durunits) / sizeof(conf_durunits[0]);
+	uint64_t total = 0, v;
+	const char *num, *unit;
+	size_t i, next = 0;
 
 	if (*s == '\0')
 		return -1;
@@ -377,19 +379,20 @@ parse_duration(const char *s, uint64_t *out)
 		num = s;
 		while (isdigit((unsigned char)*s) || *s == '.')
 			s++;
-		for (i = 0; i < n; i++)
-			if (strncmp(s, conf_durunits[i].name,
-			    strlen(conf_durunits[i].name)) == 0)
+		for (unit = s; isalpha((unsigned char)*s); s++)
+			;
+		for (i = next; i < NDURUNITS; i++)
+			if (strlen(conf_durunits[i].name) ==
+			    (size_t)(s - unit) && strncmp(unit,
+			    conf_durunits[i].name, (size_t)(s - unit)) == 0)
 				break;
-		if (i == n || conf_durunits[i].ms >= last)
+		if (i == NDURUNITS)
 			return -1;
-		last = conf_durunits[i].ms;
-		if (parse_scaled(&num, last, &v) == -1 || num != s)
-			return -1;
-		if (total > UINT64_MAX - v)
+		next = i + 1;
+		if (parse_scaled(&num, conf_durunits[i].ms, &v) == -1 ||
+		    num != unit || total > UINT64_MAX - v)
 			return -1;
 		total += v;
-		s += strlen(conf_durunits[i].name);
 	}
 	*out = total;
 	return 0;
@@ -421,17 +424,11 @@ format_duration(uint64_t v, struct buf *b)
 		buf_addstr(b, "0s");
 		return;
 	}
-	/* conf_durunits[0] is ms: do it last. */
-	for (i = 1; i <= sizeof(conf_durunits) / sizeof(conf_durunits[0]);
-	    i++) {
-		size_t j = i % (sizeof(conf_durunits) /
-		    sizeof(conf_durunits[0]));
-		uint64_t m = conf_durunits[j].ms;
-
-		if (v >= m) {
-			buf_printf(b, "%" PRIu64 "%s", v / m,
-			    conf_durunits[j].name);
-			v %= m;
+	for (i = 0; i < NDURUNITS; i++) {
+		if (v >= conf_durunits[i].ms) {
+			buf_printf(b, "%" PRIu64 "%s", v / conf_durunits[i].ms,
+			    conf_durunits[i].name);
+			v %= conf_durunits[i].ms;
 		}
 	}
 }
@@ -496,24 +493,18 @@ format_bounds(const struct conf_key *k, struct buf *b)
 			buf_printf(b, "must be at least %" PRId64, k->min);
 		return;
 	}
-	if (k->max > 0) {
-		buf_addstr(b, "must be ");
-		if (k->type == CONF_SIZE)
-			format_size((uint64_t)k->min, b);
-		else
-			format_duration((uint64_t)k->min, b);
-		buf_addstr(b, "..");
-		if (k->type == CONF_SIZE)
-			format_size((uint64_t)k->max, b);
-		else
-			format_duration((uint64_t)k->max, b);
-	} else {
-		buf_addstr(b, "must be at least ");
-		if (k->type == CONF_SIZE)
-			format_size((uint64_t)k->min, b);
-		else
-			format_duration((uint64_t)k->min, b);
-	}
+	buf_addstr(b, k->max > 0 ? "must be " : "must be at least ");
+	if (k->type == CONF_SIZE)
+		format_size((uint64_t)k->min, b);
+	else
+		format_duration((uint64_t)k->min, b);
+	if (k->max <= 0)
+		return;
+	buf_addstr(b, "..");
+	if (k->type == CONF_SIZE)
+		format_size((uint64_t)k->max, b);
+	else
+		format_duration((uint64_t)k->max, b);
 }
 
 static int
@@ -880,7 +871,7 @@ read_file(const char *path, struct buf *b)
 
 /* Run the file through inih; returns inih's answer. */
 static int
-conf_parse(struct conf_parse *cp, const struct buf *text)
+parse_text(struct conf_parse *cp, const struct buf *text)
 {
 	size_t i;
 	int rc;
@@ -913,7 +904,7 @@ conf_load(const struct conf_key *schema, void *cfg, const char *path)
 	for (k = schema; k->name; k++)
 		;
 	cp.seen = xcalloc((size_t)(k - schema) + 1, 1);
-	rc = conf_parse(&cp, &text);
+	rc = parse_text(&cp, &text);
 	free(cp.seen);
 	buf_free(&text);
 	if (cp.errline) {
@@ -940,7 +931,7 @@ conf_lineof(const char *path, const char *name)
 	}
 	memset(&cp, 0, sizeof(cp));
 	cp.lookfor = name;
-	conf_parse(&cp, &text);
+	parse_text(&cp, &text);
 	buf_free(&text);
 	return cp.foundline;
 }

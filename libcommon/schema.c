@@ -24,6 +24,8 @@
 #define TK(f)	offsetof(struct tikvd_config, f)
 
 #define LOG_CHOICES	"error|warn|info|debug"
+#define ELECTION	"raftstore.raft-election-timeout-ticks"
+#define HEARTBEAT	"raftstore.raft-heartbeat-ticks"
 
 static const struct conf_key schema_pddkeys[] = {
 	{ .section = "", .name = "name", .type = CONF_STRING,
@@ -258,12 +260,11 @@ schema_validate_tikvd(const struct tikvd_config *c, const char *path)
 		if (check_url(path, "pd.endpoints", c->pd_endpoints[i],
 		    0) == -1)
 			return -1;
+	/* Raft needs followers to wait out several missed heartbeats. */
 	if (c->raft_election_timeout_ticks <= c->raft_heartbeat_ticks)
-		return schema_fail(path, "raftstore.raft-election-timeout-ticks",
-		    "raftstore.raft-heartbeat-ticks",
-		    "'raftstore.raft-election-timeout-ticks' (%lld) must "
-		    "exceed 'raftstore.raft-heartbeat-ticks' (%lld)",
-		    (long long)c->raft_election_timeout_ticks,
+		return schema_fail(path, ELECTION, HEARTBEAT,
+		    "'%s' (%lld) must exceed '%s' (%lld)", ELECTION,
+		    (long long)c->raft_election_timeout_ticks, HEARTBEAT,
 		    (long long)c->raft_heartbeat_ticks);
 	if (check_le(path, s, c, "coprocessor.region-split-size",
 	    "coprocessor.region-max-size", c->region_split_size,
