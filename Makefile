@@ -41,6 +41,11 @@ LIB_SRCS = \
 	libcommon/log.c \
 	libcommon/net.c \
 	libcommon/proto.c \
+	libcommon/raft.c \
+	libcommon/raftconf.c \
+	libcommon/raftents.c \
+	libcommon/raftlog.c \
+	libcommon/raftwire.c \
 	libcommon/schema.c \
 	libcommon/wal.c \
 	libcommon/xmalloc.c

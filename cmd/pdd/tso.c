@@ -4,23 +4,36 @@
  * of need, so a restart never repeats a number.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "log.h"
 #include "pdd.h"
 
+/*
+ * PDD_CLOCK_SKEW_MS shifts the clock pdd reads (pdd(8), ENVIRONMENT): the
+ * tests use it to show that a clock set back never sends timestamps back.
+ */
+static int64_t clock_skew_ms;
+
 static uint64_t
 now_ms(void)
 {
 	struct timespec ts;
+	int64_t ms;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + clock_skew_ms;
+	return ms > 0 ? (uint64_t)ms : 0;
 }
 
 int
 tso_init(struct tso *t, int dirfd, uint64_t window_ms)
 {
+	const char *skew = getenv("PDD_CLOCK_SKEW_MS");
+
+	if (skew)
+		clock_skew_ms = strtoll(skew, NULL, 10);
 	pthread_mutex_init(&t->mu, NULL);
 	t->window_ms = window_ms;
 	if (meta_bound_load(&t->bound, dirfd, "tso") == -1)
