@@ -15,8 +15,9 @@
  *		raft_advance(r, &rd);
  *	}
  *
- * Between raft_ready() and raft_advance() the caller may only call the
- * read-only functions (raft_status, raft_progress, raft_conf_state).
+ * Between raft_ready() and raft_advance() the caller may only call
+ * raft_apply_conf_change*() (for the ready's committed entries) and the
+ * read-only functions (raft_status, raft_progress, raft_conf_state...).
  * Everything a ready points to is owned by the library and stays valid
  * until raft_advance().
  *
@@ -196,7 +197,10 @@ enum raft_msg_type {
  *  HEARTBEAT: commit = min(leader commit, follower match); context =
  *    read-index round id.  HEARTBEAT_RESP echoes context.
  *  SNAPSHOT: snapshot is set.
- *  READ_INDEX: context = request context.  READ_INDEX_RESP: index.
+ *  READ_INDEX: context = request context.  READ_INDEX_RESP: index and
+ *    context.
+ *  TRANSFER_LEADER: index = the transferee (forwarded by a follower).
+ *  PROPOSE, READ_INDEX and TRANSFER_LEADER travel with term 0.
  * Pointers are borrowed, like entry data.
  */
 struct raft_msg {
