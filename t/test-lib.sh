@@ -158,14 +158,17 @@ test_lib_at_exit () {
 	trap - EXIT
 	if test -n "$test_lib_watchdog_pid"
 	then
-		kill "$test_lib_watchdog_pid" 2>/dev/null
+		{
+			kill -KILL "$test_lib_watchdog_pid"
+			wait "$test_lib_watchdog_pid"
+		} 2>/dev/null
 		test_lib_watchdog_pid=
 	fi
 	test_lib_kill_daemons
 	if test "$test_lib_done" != 1
 	then
-		test "$test_lib_code" = 0 && test_lib_code=1
 		test_lib_reason=${test_lib_exit_reason:-"exited with status $test_lib_code before test_done"}
+		test "$test_lib_code" = 0 && test_lib_code=1
 		test_count=$((test_count + 1))
 		test_lib_say "not ok $test_count - $this_test $test_lib_reason"
 		test_lib_say "1..$test_count"
@@ -198,13 +201,18 @@ trap 'test_lib_on_signal TERM 143' TERM
 # The watchdog sleeps TEST_TIMEOUT seconds, then terminates the test shell
 # and everything below it.  Terminating the shell alone is not enough: it
 # runs its trap only once the command it waits for returns, and a hung
-# command would never return.
+# command would never return.  It sleeps a second at a time, so that
+# SIGKILL (which cannot run a trap the child may still hold from us
+# before its exec) ends it without leaving a long sleep behind.
 test_lib_watchdog='
 main=$1 secs=$2 marker=$3
-trap "kill \$s 2>/dev/null; exit 0" TERM
-sleep "$secs" & s=$!
-wait "$s"
-kill -0 "$main" 2>/dev/null || exit 0
+n=0
+while test "$n" -lt "$secs"
+do
+	sleep 1
+	kill -0 "$main" 2>/dev/null || exit 0
+	n=$((n + 1))
+done
 : >"$marker"
 below () {
 	awk -v main="$main" -v self="$$" "
