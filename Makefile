@@ -5,6 +5,7 @@
 #                   build/check/, run make lint and every test through prove
 #   make lint       mandoc -Tlint on every page; usage() against SYNOPSIS
 #   make fuzz       build and run the libFuzzer targets for a bounded time
+#   make playground start a local cluster on loopback (Ctrl-C stops it)
 #   make install    install programs and man pages under $(PREFIX)
 #   make clean
 
@@ -67,13 +68,19 @@ UNIT_TESTS = \
 	kv_test \
 	proto_test \
 	lincheck_test \
+	raft_conf_test \
+	raft_flow_test \
+	raft_read_test \
 	raft_sim \
+	raft_test \
+	raftwire_test \
 	tap_selftest \
 	wal_test
 
 # libFuzzer targets: t/fuzz/NAME.c becomes $(O)/fuzz/NAME (make fuzz).
 FUZZERS = \
-	proto_fuzz
+	proto_fuzz \
+	raftwire_fuzz
 
 # Helper programs the shell tests use (built like unit tests, not run).
 TEST_TOOLS = \
@@ -118,6 +125,11 @@ LINCHECK_OBJS = $(O)/t/unit/lincheck.o $(O)/t/unit/tap.o
 RAFT_SIM_OBJS = \
 	$(O)/t/unit/lincheck.o \
 	$(O)/t/unit/raft_sim.o \
+	$(O)/t/unit/sim.o \
+	$(O)/t/unit/sim_check.o \
+	$(O)/t/unit/sim_net.o \
+	$(O)/t/unit/sim_node.o \
+	$(O)/t/unit/sim_store.o \
 	$(O)/t/unit/tap.o
 
 $(O)/t/lincheck_test $(O)/t/lincheck_tool: $(O)/t/%: $(O)/t/unit/%.o \
@@ -129,6 +141,18 @@ $(O)/t/raft_sim: $(RAFT_SIM_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(RAFT_SIM_OBJS) $(LIB) $(LDLIBS)
 
+# Raft unit tests share a small network harness.
+RAFT_TESTS = \
+	raft_conf_test \
+	raft_flow_test \
+	raft_read_test \
+	raft_test
+RAFTNET_OBJS = $(O)/t/unit/raftnet.o $(O)/t/unit/tap.o
+
+$(RAFT_TESTS:%=$(O)/t/%): $(O)/t/%: $(O)/t/unit/%.o $(RAFTNET_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(RAFTNET_OBJS) $(LIB) $(LDLIBS)
+
 $(O)/fuzz/%: $(O)/t/fuzz/%.o $(LIB)
 	@mkdir -p $(@D) $(O)/corpus-$*
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
@@ -136,6 +160,9 @@ $(O)/fuzz/%: $(O)/t/fuzz/%.o $(LIB)
 fuzzers: $(FUZZERS:%=$(O)/fuzz/%)
 
 tests: all $(UNIT_BINS) $(TOOL_BINS)
+
+playground: all
+	sh contrib/playground.sh -b $(O)
 
 deps:
 	@sh contrib/install-deps.sh
@@ -168,7 +195,7 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all tests deps check lint fuzz fuzzers install clean
+.PHONY: all tests deps check lint fuzz fuzzers install clean playground
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
