@@ -28,6 +28,13 @@
 # exit, default 10), TIKV_SKIP_TESTS (patterns such as "t5001 t0003.4"),
 # TEST_CHAIN_LINT=0.  A script may set TEST_TIMEOUT before sourcing.
 #
+# Helpers: test_expect_success, test_expect_failure, test_skip, skip_all,
+# test_done; test_must_fail, test_might_fail, test_expect_code, test_cmp,
+# test_line_count, test_path_is_file/_dir/_missing, test_wait_until,
+# test_when_finished; test_set_prereq, test_have_prereq; for daemons
+# test_free_port, test_daemon_start, test_daemon_stop, test_daemon_kill,
+# test_daemon_restart, test_daemon_pid.  Each is described where defined.
+#
 # POSIX sh plus "local"; runs under dash and bash.
 
 if test -z "$test_description"
@@ -295,8 +302,7 @@ test_lib_run () {
 	test_lib_cleanup_failed=0
 	test_lib_in_test=1
 	test_lib_eval "$1" >"$test_lib_log" 2>&1 </dev/null
-	test_lib_ret=$?
-	{ set +x; } 2>/dev/null
+	{ test_lib_ret=$?; set +x; } 2>/dev/null
 	test_lib_in_test=
 	eval "$test_lib_cleanup" >>"$test_lib_log" 2>&1 </dev/null
 	if test "$test_lib_cleanup_failed" != 0 && test "$test_lib_ret" = 0
@@ -811,8 +817,9 @@ test_lib_launch () {
 		esac
 		if test "$tries" -gt 3
 		then
-			echo "test_daemon_start: $name: port $port taken;" \
-			    "giving up; $name.log:" >&2
+			echo "test_daemon_start: $name: giving up after" \
+			    "$tries tries: port taken, or an early exit" \
+			    "naming the port; $name.log:" >&2
 			sed 's/^/| /' "$log" >&2
 			return 1
 		fi
