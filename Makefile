@@ -42,6 +42,7 @@ LIB_SRCS = \
 	libcommon/log.c \
 	libcommon/net.c \
 	libcommon/proto.c \
+	libcommon/region.c \
 	libcommon/raft.c \
 	libcommon/raftconf.c \
 	libcommon/raftents.c \
@@ -67,6 +68,7 @@ UNIT_TESTS = \
 	conf_test \
 	kv_test \
 	proto_test \
+	region_test \
 	lincheck_test \
 	raft_conf_test \
 	raft_flow_test \
