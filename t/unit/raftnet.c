@@ -289,8 +289,21 @@ queue(struct raftnet *net, const struct raft_msg *m)
 {
 	struct raftnet_msg *q;
 
-	if (m->type >= 1 && m->type <= RAFT_MSG_TYPE_MAX)
+	size_t i, bytes = 0;
+
+	if (m->type >= 1 && m->type <= RAFT_MSG_TYPE_MAX) {
 		net->sent[m->type]++;
+		if (m->reject)
+			net->rejects[m->type]++;
+	}
+	if (m->type == RAFT_MSG_APPEND) {
+		for (i = 0; i < m->n_entries; i++)
+			bytes += m->entries[i].len;
+		if (m->n_entries > net->max_append_ents)
+			net->max_append_ents = m->n_entries;
+		if (bytes > net->max_append_bytes)
+			net->max_append_bytes = bytes;
+	}
 	if (m->to < 1 || m->to > (uint64_t)net->n ||
 	    net->cut[m->from][m->to] || net->drop_type[m->type]) {
 		net->dropped++;
@@ -364,6 +377,16 @@ raftnet_ready(struct raftnet *net, uint64_t id)
 		return;
 	while (raft_has_ready(nd->r)) {
 		raft_ready(nd->r, &rd);
+		nd->nready++;
+		nd->last.must_sync = rd.must_sync;
+		nd->last.hs_changed = rd.hard_state_changed;
+		nd->last.ss_changed = rd.soft_state_changed;
+		nd->last.n_entries = rd.n_entries;
+		nd->last.n_committed = rd.n_committed;
+		nd->last.n_msgs = rd.n_msgs;
+		nd->last.snapshot = rd.snapshot != NULL;
+		if (rd.n_committed > nd->max_committed)
+			nd->max_committed = rd.n_committed;
 		if (rd.snapshot != NULL)
 			apply_snapshot(nd, rd.snapshot);
 		raftnet_store_append(&nd->st, rd.entries, rd.n_entries);

@@ -49,6 +49,18 @@ struct raftnet_node {
 	size_t nsnaps_applied;
 	int auto_apply_conf;		/* apply conf changes (default 1) */
 	int async_apply;		/* leave applying to the test */
+	/* The last ready handled. */
+	struct {
+		int must_sync;
+		int hs_changed;
+		int ss_changed;
+		size_t n_entries;
+		size_t n_committed;
+		size_t n_msgs;
+		int snapshot;
+	} last;
+	size_t nready;
+	size_t max_committed;		/* most committed entries in a ready */
 };
 
 struct raftnet_msg {
@@ -69,8 +81,12 @@ struct raftnet {
 	size_t cap;
 	uint64_t delivered;
 	uint64_t dropped;
-	/* Counts of messages sent by type (since the last reset). */
+	/* Counts of messages sent by type, and of rejections. */
 	uint64_t sent[RAFT_MSG_TYPE_MAX + 1];
+	uint64_t rejects[RAFT_MSG_TYPE_MAX + 1];
+	/* Largest number of entries in one append, and of data bytes. */
+	size_t max_append_ents;
+	size_t max_append_bytes;
 };
 
 /* n nodes, ids 1..n; voters 1..nvoters, learners the rest. */
