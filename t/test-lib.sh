@@ -654,7 +654,7 @@ test_lib_starttime () {
 }
 
 test_lib_registry_del () {
-	local list=$test_lib_dir/daemons
+	local list="$test_lib_dir/daemons"
 	if test -f "$list"
 	then
 		grep -v "^$1 " "$list" >"$list.new"
@@ -663,7 +663,7 @@ test_lib_registry_del () {
 }
 
 test_lib_kill_daemons () {
-	local list=$test_lib_dir/daemons name pid start
+	local list="$test_lib_dir/daemons" name pid start
 	test -f "$list" || return 0
 	while read -r name pid start
 	do
@@ -722,7 +722,7 @@ test_lib_check_name () {
 # Waits for "ready" in the log past byte $4.  0: ready; 1: failed (log
 # shown); 2: the port was taken (the daemon is gone).
 test_lib_wait_ready () {
-	local name=$1 pid=$2 log=$3 off=$4 port=$5 deadline new status
+	local name="$1" pid="$2" log="$3" off="$4" port="$5" deadline new status
 	deadline=$(($(test_lib_now) + TEST_DAEMON_WAIT))
 	while :
 	do
@@ -767,7 +767,7 @@ test_lib_wait_ready () {
 # test_lib_launch NAME [PORT]: run NAME.cmd with @PORT@ replaced by PORT
 # or by fresh ports (retried when taken), until it is ready.
 test_lib_launch () {
-	local name=$1 fixed=$2 cmd run port log off pid tries rc
+	local name="$1" fixed="$2" cmd run port log off pid tries rc
 	cmd=$(cat "$test_lib_dir/$name.cmd") || return 1
 	log=$TRASH_DIRECTORY/$name.log
 	tries=0
@@ -837,7 +837,7 @@ test_lib_launch () {
 # line.  Call it from the test's shell, not a subshell, so that
 # test_daemon_stop can learn the exit status.
 test_daemon_start () {
-	local name=$1 cmd w
+	local name="$1" cmd w
 	test_lib_check_name "$name" test_daemon_start || return 1
 	if test $# -lt 2
 	then
@@ -876,7 +876,7 @@ test_daemon_pid () {
 # test_daemon_stop NAME: SIGTERM, then SIGKILL after TEST_DAEMON_WAIT s.
 # Returns the daemon's exit status: 0 for a clean exit.
 test_daemon_stop () {
-	local name=$1 pid deadline status
+	local name="$1" pid deadline status
 	pid=$(test_daemon_pid "$name") || return 1
 	kill -TERM "$pid" 2>/dev/null
 	deadline=$(($(test_lib_now) + TEST_DAEMON_WAIT))
@@ -904,7 +904,7 @@ test_daemon_stop () {
 
 # test_daemon_kill NAME: SIGKILL, as a crash would.
 test_daemon_kill () {
-	local name=$1 pid
+	local name="$1" pid
 	pid=$(test_daemon_pid "$name") || return 1
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
@@ -916,7 +916,7 @@ test_daemon_kill () {
 # test_daemon_restart NAME: stop NAME if it runs, start it again with the
 # same command and port (its log grows), wait for ready.
 test_daemon_restart () {
-	local name=$1 port
+	local name="$1" port
 	test_lib_check_name "$name" test_daemon_restart || return 1
 	if ! test -f "$test_lib_dir/$name.cmd"
 	then
