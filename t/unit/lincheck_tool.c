@@ -4,7 +4,6 @@
  * linearizable, 1 if not (printing the key and why), 2 on bad input or if
  * the search gave up.
  */
-#include <bsd/stdlib.h>
 #include <err.h>
 #include <limits.h>
 #include <stdio.h>
