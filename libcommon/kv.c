@@ -45,6 +45,7 @@
 
 #define KV_FILE		"kv.tkt"
 #define KV_LOCKFILE	"kv.lock"
+#define KV_REBUILD_SUFFIX ".rebuild"
 #define KV_INTERNAL	'!'		/* prefix of the engine's own keys */
 #define KV_STREAM_MAGIC	"TKVSNAP1"
 
@@ -53,9 +54,19 @@ static const char ckpt_key[] = "!checkpoint";
 
 enum kv_fpop { FP_NONE, FP_WRITE, FP_SYNC };
 
-struct kv {
+/* One open tkrzw file; a rebuild replaces it while iterators still hold it. */
+struct kv_db {
 	TkrzwDBM *dbm;
+	int refs;
+};
+
+struct kv {
+	struct kv_db *db;	/* current file: swap lock, or wmu to write */
+	pthread_rwlock_t swap;	/* exclusive only to replace db */
+	pthread_mutex_t refmu;
 	char *path;
+	char *params;		/* tkrzw open parameters */
+	struct kv_batch *redo;	/* batches committed during a rebuild */
 	int lockfd;
 	struct kv_options opts;
 	pthread_mutex_t wmu;
@@ -90,6 +101,7 @@ struct kv_batch {
 
 struct kv_iter {
 	struct kv *kv;
+	struct kv_db *db;
 	TkrzwDBMIter *it;
 	enum kv_cf cf;
 	struct buf lower;	/* prefixed, inclusive */
@@ -98,6 +110,7 @@ struct kv_iter {
 	struct buf val;
 	struct buf tmp;
 	int valid;
+	int fresh;		/* tkrzw iterator not positioned yet */
 };
 
 /* Handles given up after a write error: kept reachable, never closed. */
@@ -188,12 +201,73 @@ read_ckpt(TkrzwDBM *dbm)
 	return id;
 }
 
+static struct kv_db *
+db_new(TkrzwDBM *dbm)
+{
+	struct kv_db *db;
+
+	db = xcalloc(1, sizeof(*db));
+	db->dbm = dbm;
+	db->refs = 1;
+	return db;
+}
+
+static struct kv_db *
+db_ref(struct kv *kv, struct kv_db *db)
+{
+	pthread_mutex_lock(&kv->refmu);
+	db->refs++;
+	pthread_mutex_unlock(&kv->refmu);
+	return db;
+}
+
+/* Drops a reference; the last one closes a replaced file. */
+static void
+db_unref(struct kv *kv, struct kv_db *db)
+{
+	int last;
+
+	pthread_mutex_lock(&kv->refmu);
+	last = --db->refs == 0;
+	pthread_mutex_unlock(&kv->refmu);
+	if (last) {
+		tkrzw_dbm_close(db->dbm);
+		free(db);
+	}
+}
+
+/* Opens path with kv's settings; returns NULL with the reason set. */
+static TkrzwDBM *
+open_dbm(struct kv *kv, const char *path, int64_t *ckpt)
+{
+	TkrzwDBM *dbm;
+
+	dbm = tkrzw_dbm_open(path, true, kv->params);
+	if (dbm == NULL) {
+		log_setreason("cannot open '%s': %s", path, tk_msg());
+		return NULL;
+	}
+	if (!tkrzw_dbm_is_healthy(dbm)) {
+		log_setreason("cannot open '%s': damaged beyond restore", path);
+		tkrzw_dbm_close(dbm);
+		return NULL;
+	}
+	if (ckpt != NULL && (*ckpt = read_ckpt(dbm)) < 0) {
+		log_setreason("cannot open '%s': bad checkpoint record", path);
+		tkrzw_dbm_close(dbm);
+		return NULL;
+	}
+	return dbm;
+}
+
 struct kv *
 kv_open(const char *dir, const struct kv_options *opts)
 {
 	struct kv *kv;
+	TkrzwDBM *dbm;
 	pthread_rwlockattr_t ra;
-	char *lockpath, params[512];
+	char *lockpath, *tmp;
+	const char *tp;
 
 	kv = xcalloc(1, sizeof(*kv));
 	if (opts != NULL)
@@ -214,37 +288,32 @@ kv_open(const char *dir, const struct kv_options *opts)
 		    strerror(errno));
 		goto fail;
 	}
-	snprintf(params, sizeof(params),
-	    "dbm=TreeDBM,file=PositionalParallelFile,no_lock=true,"
-	    "update_mode=UPDATE_APPENDING,restore_mode=RESTORE_SYNC,"
-	    "record_crc_mode=RECORD_CRC_32,"
-	    "max_cached_pages=%lld", (long long)kv->opts.cache_pages);
-	kv->dbm = tkrzw_dbm_open(kv->path, true, params);
-	if (kv->dbm == NULL) {
-		log_setreason("cannot open '%s': %s", kv->path, tk_msg());
+	/* Tests compare other settings (kv_crash -p); see the top. */
+	if ((tp = getenv("TIKV_KV_TKRZW_PARAMS")) != NULL && *tp != '\0')
+		xasprintf(&kv->params, "dbm=TreeDBM,no_lock=true,%s", tp);
+	else
+		xasprintf(&kv->params,
+		    "dbm=TreeDBM,file=PositionalParallelFile,no_lock=true,"
+		    "update_mode=UPDATE_APPENDING,restore_mode=RESTORE_SYNC,"
+		    "record_crc_mode=RECORD_CRC_32,max_cached_pages=%lld",
+		    (long long)kv->opts.cache_pages);
+	/* A rebuild that did not reach its rename left only garbage. */
+	xasprintf(&tmp, "%s%s", kv->path, KV_REBUILD_SUFFIX);
+	unlink(tmp);
+	free(tmp);
+	if ((dbm = open_dbm(kv, kv->path, &kv->ckpt_id)) == NULL)
 		goto fail;
-	}
-	if (!tkrzw_dbm_is_healthy(kv->dbm)) {
-		log_setreason("cannot open '%s': damaged beyond restore",
-		    kv->path);
-		tkrzw_dbm_close(kv->dbm);
-		goto fail;
-	}
-	kv->ckpt_id = read_ckpt(kv->dbm);
-	if (kv->ckpt_id < 0) {
-		log_setreason("cannot open '%s': bad checkpoint record",
-		    kv->path);
-		tkrzw_dbm_close(kv->dbm);
-		goto fail;
-	}
-	kv->base_size = tkrzw_dbm_get_file_size(kv->dbm);
+	kv->db = db_new(dbm);
+	kv->base_size = tkrzw_dbm_get_file_size(dbm);
 	pthread_mutex_init(&kv->wmu, NULL);
 	pthread_mutex_init(&kv->rebuild_mu, NULL);
+	pthread_mutex_init(&kv->refmu, NULL);
 	pthread_rwlockattr_init(&ra);
 	/* A waiting writer stops new readers, so it is never starved. */
 	pthread_rwlockattr_setkind_np(&ra,
 	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&kv->rw, &ra);
+	pthread_rwlock_init(&kv->swap, &ra);
 	pthread_rwlockattr_destroy(&ra);
 	fp_parse(kv);
 	free(lockpath);
@@ -253,6 +322,7 @@ fail:
 	if (kv->lockfd > 0)
 		close(kv->lockfd);
 	free(lockpath);
+	free(kv->params);
 	free(kv->path);
 	free(kv);
 	return NULL;
@@ -269,9 +339,12 @@ kv_destroy(struct kv *kv)
 {
 	pthread_mutex_destroy(&kv->wmu);
 	pthread_mutex_destroy(&kv->rebuild_mu);
+	pthread_mutex_destroy(&kv->refmu);
 	pthread_rwlock_destroy(&kv->rw);
+	pthread_rwlock_destroy(&kv->swap);
 	buf_free(&kv->scratch);
 	free(kv->failreason);
+	free(kv->params);
 	free(kv->path);
 	free(kv);
 }
@@ -300,10 +373,11 @@ kv_close(struct kv *kv)
 	}
 	if (kv_checkpoint(kv) == -1)
 		rc = -1;
-	if (!tkrzw_dbm_close(kv->dbm)) {
+	if (!tkrzw_dbm_close(kv->db->dbm)) {
 		log_setreason("cannot close '%s': %s", kv->path, tk_msg());
 		rc = -1;
 	}
+	free(kv->db);
 	close(kv->lockfd);
 	kv_destroy(kv);
 	return rc;
@@ -369,12 +443,14 @@ kv_get(struct kv *kv, enum kv_cf cf, const void *key, size_t keylen,
 		return -1;
 	}
 	addkey(&k, cf, key, keylen);
-	if (!tkrzw_dbm_process(kv->dbm, (char *)k.data, k.len, get_proc, &ga,
-	    false)) {
+	pthread_rwlock_rdlock(&kv->swap);
+	if (!tkrzw_dbm_process(kv->db->dbm, (char *)k.data, k.len, get_proc,
+	    &ga, false)) {
 		log_setreason("cannot read '%s': %s", kv->path, tk_msg());
 		rc = -1;
 	} else
 		rc = ga.found;
+	pthread_rwlock_unlock(&kv->swap);
 	buf_free(&k);
 	return rc;
 }
@@ -460,6 +536,20 @@ kv_batch_bytes(const struct kv_batch *b)
 	return b->data.len + b->nops * sizeof(struct kv_op);
 }
 
+/* Appends b's operations to dst. */
+static void
+batch_append(struct kv_batch *dst, const struct kv_batch *b)
+{
+	const struct kv_op *op;
+	size_t i;
+
+	for (i = 0; i < b->nops; i++) {
+		op = &b->ops[i];
+		batch_add(dst, op->type, op->cf, b->data.data + op->aoff,
+		    op->alen, b->data.data + op->boff, op->blen);
+	}
+}
+
 static int
 batch_check(struct kv *kv, const struct kv_batch *b)
 {
@@ -485,6 +575,7 @@ batch_check(struct kv *kv, const struct kv_batch *b)
 	return 0;
 }
 
+/* Sets the reason for a failed write; the caller decides what failed. */
 static int
 write_error(struct kv *kv, int inject)
 {
@@ -493,7 +584,6 @@ write_error(struct kv *kv, int inject)
 		    strerror(inject));
 	else
 		log_setreason("cannot write '%s': %s", kv->path, tk_msg());
-	kv_fail(kv);
 	return -1;
 }
 
@@ -540,8 +630,8 @@ key_proc(void *arg, const char *k, int32_t klen, const char *v, int32_t vlen,
 }
 
 static int
-delete_range(struct kv *kv, enum kv_cf cf, const uint8_t *start,
-    size_t startlen, const uint8_t *end, size_t endlen)
+delete_range(struct kv *kv, TkrzwDBM *dbm, int inject, enum kv_cf cf,
+    const uint8_t *start, size_t startlen, const uint8_t *end, size_t endlen)
 {
 	TkrzwDBMIter *it;
 	struct buf lo = BUF_INIT, hi = BUF_INIT, cur = BUF_INIT;
@@ -550,7 +640,7 @@ delete_range(struct kv *kv, enum kv_cf cf, const uint8_t *start,
 
 	addkey(&lo, cf, start, startlen);
 	range_upper(&hi, cf, end, endlen);
-	it = tkrzw_dbm_make_iterator(kv->dbm);
+	it = tkrzw_dbm_make_iterator(dbm);
 	if (!tkrzw_dbm_iter_jump(it, (char *)lo.data, lo.len))
 		goto err;
 	for (;;) {
@@ -561,7 +651,7 @@ delete_range(struct kv *kv, enum kv_cf cf, const uint8_t *start,
 		if (!ka.found || keycmp(cur.data, cur.len, hi.data,
 		    hi.len) >= 0)
 			break;
-		if ((inj = fp_hit(kv, FP_WRITE)) != 0) {
+		if (inject && (inj = fp_hit(kv, FP_WRITE)) != 0) {
 			rc = write_error(kv, inj);
 			goto out;
 		}
@@ -580,25 +670,28 @@ out:
 	return rc;
 }
 
+/* Applies one operation to dbm; inject: honour the failpoint. */
 static int
-apply_op(struct kv *kv, const struct kv_batch *b, const struct kv_op *op)
+apply_op(struct kv *kv, TkrzwDBM *dbm, int inject, struct buf *scratch,
+    const struct kv_batch *b, const struct kv_op *op)
 {
 	const uint8_t *a = b->data.data + op->aoff;
 	const uint8_t *bb = b->data.data + op->boff;
 	int inj;
 
 	if (op->type == OP_DELETE_RANGE)
-		return delete_range(kv, op->cf, a, op->alen, bb, op->blen);
-	if ((inj = fp_hit(kv, FP_WRITE)) != 0)
+		return delete_range(kv, dbm, inject, op->cf, a, op->alen, bb,
+		    op->blen);
+	if (inject && (inj = fp_hit(kv, FP_WRITE)) != 0)
 		return write_error(kv, inj);
-	addkey(&kv->scratch, op->cf, a, op->alen);
+	addkey(scratch, op->cf, a, op->alen);
 	if (op->type == OP_PUT) {
-		if (!tkrzw_dbm_set(kv->dbm, (char *)kv->scratch.data,
-		    kv->scratch.len, (const char *)bb, op->blen, true))
+		if (!tkrzw_dbm_set(dbm, (char *)scratch->data, scratch->len,
+		    (const char *)bb, op->blen, true))
 			return write_error(kv, 0);
 	} else {
-		if (!tkrzw_dbm_remove(kv->dbm, (char *)kv->scratch.data,
-		    kv->scratch.len) && tkrzw_get_last_status_code() !=
+		if (!tkrzw_dbm_remove(dbm, (char *)scratch->data,
+		    scratch->len) && tkrzw_get_last_status_code() !=
 		    TKRZW_STATUS_NOT_FOUND_ERROR)
 			return write_error(kv, 0);
 	}
@@ -620,8 +713,13 @@ kv_batch_commit(struct kv *kv, struct kv_batch *b)
 	}
 	pthread_rwlock_wrlock(&kv->rw);
 	for (i = 0; i < b->nops && rc == 0; i++)
-		rc = apply_op(kv, b, &b->ops[i]);
+		rc = apply_op(kv, kv->db->dbm, 1, &kv->scratch, b,
+		    &b->ops[i]);
 	pthread_rwlock_unlock(&kv->rw);
+	if (rc == -1)
+		kv_fail(kv);
+	else if (kv->redo != NULL)
+		batch_append(kv->redo, b);
 	pthread_mutex_unlock(&kv->wmu);
 	return rc;
 }
@@ -697,14 +795,16 @@ checkpoint_locked(struct kv *kv)
 		return -1;
 	id = kv->ckpt_id + 1;
 	codec_put_u64be(v, (uint64_t)id);
-	if ((inj = fp_hit(kv, FP_WRITE)) != 0)
-		return write_error(kv, inj);
-	if (!tkrzw_dbm_set(kv->dbm, ckpt_key, sizeof(ckpt_key) - 1,
-	    (char *)v, sizeof(v), true))
-		return write_error(kv, 0);
+	if ((inj = fp_hit(kv, FP_WRITE)) != 0 ||
+	    !tkrzw_dbm_set(kv->db->dbm, ckpt_key, sizeof(ckpt_key) - 1,
+	    (char *)v, sizeof(v), true)) {
+		write_error(kv, inj);
+		kv_fail(kv);
+		return -1;
+	}
 	if ((inj = fp_hit(kv, FP_SYNC)) != 0)
 		fatalx("cannot sync '%s': %s", kv->path, strerror(inj));
-	if (!tkrzw_dbm_synchronize(kv->dbm, true, NULL, NULL, ""))
+	if (!tkrzw_dbm_synchronize(kv->db->dbm, true, NULL, NULL, ""))
 		fatalx("cannot sync '%s': %s", kv->path, tk_msg());
 	kv->ckpt_id = id;
 	return id;
@@ -747,7 +847,10 @@ kv_iter_new(struct kv *kv, enum kv_cf cf, const void *lower, size_t lowerlen,
 	ki->cf = cf;
 	addkey(&ki->lower, cf, lower, lowerlen);
 	range_upper(&ki->upper, cf, upper, upperlen);
-	ki->it = tkrzw_dbm_make_iterator(kv->dbm);
+	pthread_rwlock_rdlock(&kv->swap);
+	ki->db = db_ref(kv, kv->db);
+	pthread_rwlock_unlock(&kv->swap);
+	ki->it = tkrzw_dbm_make_iterator(ki->db->dbm);
 	return ki;
 }
 
@@ -757,6 +860,7 @@ kv_iter_free(struct kv_iter *ki)
 	if (ki == NULL)
 		return;
 	tkrzw_dbm_iter_free(ki->it);
+	db_unref(ki->kv, ki->db);
 	buf_free(&ki->lower);
 	buf_free(&ki->upper);
 	buf_free(&ki->key);
@@ -849,20 +953,20 @@ iter_lower(struct kv_iter *ki, const struct buf *k, int inclusive)
 	return iter_accept(ki, iter_fetch(ki));
 }
 
-int
-kv_iter_first(struct kv_iter *ki)
+static int
+iter_first_(struct kv_iter *ki)
 {
 	return iter_upper(ki, &ki->lower, 1);
 }
 
-int
-kv_iter_last(struct kv_iter *ki)
+static int
+iter_last_(struct kv_iter *ki)
 {
 	return iter_lower(ki, &ki->upper, 0);
 }
 
-int
-kv_iter_seek(struct kv_iter *ki, const void *key, size_t keylen)
+static int
+iter_seek_(struct kv_iter *ki, const void *key, size_t keylen)
 {
 	struct buf k = BUF_INIT;
 	int r;
@@ -876,8 +980,8 @@ kv_iter_seek(struct kv_iter *ki, const void *key, size_t keylen)
 	return r;
 }
 
-int
-kv_iter_seek_prev(struct kv_iter *ki, const void *key, size_t keylen)
+static int
+iter_seek_prev_(struct kv_iter *ki, const void *key, size_t keylen)
 {
 	struct buf k = BUF_INIT;
 	int r;
@@ -896,15 +1000,15 @@ kv_iter_seek_prev(struct kv_iter *ki, const void *key, size_t keylen)
  * iterator changed and it lost its place (or did not move past the current
  * key), it jumps again from the current key.
  */
-int
-kv_iter_next(struct kv_iter *ki)
+static int
+iter_next_(struct kv_iter *ki)
 {
 	struct buf cur;
 	int r;
 
 	if (!ki->valid)
 		return 0;
-	if (tkrzw_dbm_iter_next(ki->it)) {
+	if (!ki->fresh && tkrzw_dbm_iter_next(ki->it)) {
 		r = iter_fetch(ki);
 		if (r == -1)
 			return iter_accept(ki, r);
@@ -923,15 +1027,15 @@ kv_iter_next(struct kv_iter *ki)
 	return r;
 }
 
-int
-kv_iter_prev(struct kv_iter *ki)
+static int
+iter_prev_(struct kv_iter *ki)
 {
 	struct buf cur;
 	int r;
 
 	if (!ki->valid)
 		return 0;
-	if (tkrzw_dbm_iter_previous(ki->it)) {
+	if (!ki->fresh && tkrzw_dbm_iter_previous(ki->it)) {
 		r = iter_fetch(ki);
 		if (r == -1)
 			return iter_accept(ki, r);
@@ -948,6 +1052,76 @@ kv_iter_prev(struct kv_iter *ki)
 	} else
 		buf_free(&cur);
 	return r;
+}
+
+/*
+ * Every iterator call holds the swap lock shared; after a rebuild replaced
+ * the file, the iterator moves to the new one and jumps from its key.
+ */
+static void
+iter_enter(struct kv_iter *ki)
+{
+	struct kv *kv = ki->kv;
+
+	pthread_rwlock_rdlock(&kv->swap);
+	if (ki->db != kv->db) {
+		tkrzw_dbm_iter_free(ki->it);
+		db_unref(kv, ki->db);
+		ki->db = db_ref(kv, kv->db);
+		ki->it = tkrzw_dbm_make_iterator(ki->db->dbm);
+		ki->fresh = 1;
+	}
+}
+
+static int
+iter_leave(struct kv_iter *ki, int r)
+{
+	if (r == 1)
+		ki->fresh = 0;
+	pthread_rwlock_unlock(&ki->kv->swap);
+	return r;
+}
+
+int
+kv_iter_first(struct kv_iter *ki)
+{
+	iter_enter(ki);
+	return iter_leave(ki, iter_first_(ki));
+}
+
+int
+kv_iter_last(struct kv_iter *ki)
+{
+	iter_enter(ki);
+	return iter_leave(ki, iter_last_(ki));
+}
+
+int
+kv_iter_seek(struct kv_iter *ki, const void *key, size_t keylen)
+{
+	iter_enter(ki);
+	return iter_leave(ki, iter_seek_(ki, key, keylen));
+}
+
+int
+kv_iter_seek_prev(struct kv_iter *ki, const void *key, size_t keylen)
+{
+	iter_enter(ki);
+	return iter_leave(ki, iter_seek_prev_(ki, key, keylen));
+}
+
+int
+kv_iter_next(struct kv_iter *ki)
+{
+	iter_enter(ki);
+	return iter_leave(ki, iter_next_(ki));
+}
+
+int
+kv_iter_prev(struct kv_iter *ki)
+{
+	iter_enter(ki);
+	return iter_leave(ki, iter_prev_(ki));
 }
 
 int
@@ -1171,13 +1345,23 @@ bad:
 int64_t
 kv_file_size(struct kv *kv)
 {
-	return tkrzw_dbm_get_file_size(kv->dbm);
+	int64_t n;
+
+	pthread_rwlock_rdlock(&kv->swap);
+	n = tkrzw_dbm_get_file_size(kv->db->dbm);
+	pthread_rwlock_unlock(&kv->swap);
+	return n;
 }
 
 int64_t
 kv_count(struct kv *kv)
 {
-	return tkrzw_dbm_count(kv->dbm);
+	int64_t n;
+
+	pthread_rwlock_rdlock(&kv->swap);
+	n = tkrzw_dbm_count(kv->db->dbm);
+	pthread_rwlock_unlock(&kv->swap);
+	return n;
 }
 
 int
@@ -1185,27 +1369,197 @@ kv_rebuild_needed(struct kv *kv)
 {
 	int64_t sz;
 
-	sz = tkrzw_dbm_get_file_size(kv->dbm);
+	sz = kv_file_size(kv);
 	return sz > kv->opts.rebuild_min_bytes &&
 	    (double)sz > kv->opts.rebuild_ratio * (double)kv->base_size;
 }
 
+/*
+ * Copies every record of from into to, in key order, while the writer
+ * goes on changing from: the copy is fuzzy, and replaying every batch
+ * committed since the copy began (they are blind writes) makes it exact.
+ */
+static int
+copy_all(struct kv *kv, TkrzwDBM *from, TkrzwDBM *to)
+{
+	TkrzwDBMIter *it;
+	struct buf k = BUF_INIT, v = BUF_INIT, last = BUF_INIT, t;
+	struct fetcharg fa = { &k, &v, 0 };
+	int rc = -1, have = 0;
+
+	it = tkrzw_dbm_make_iterator(from);
+	if (!tkrzw_dbm_iter_first(it))
+		goto rerr;
+	for (;;) {
+		fa.found = 0;
+		if (!tkrzw_dbm_iter_process(it, fetch_proc, &fa, false) &&
+		    tkrzw_get_last_status_code() != TKRZW_STATUS_NOT_FOUND_ERROR)
+			goto rerr;
+		if (have && (!fa.found || keycmp(k.data, k.len, last.data,
+		    last.len) <= 0)) {
+			/* Lost its place, or at the end: jump past last. */
+			if (!tkrzw_dbm_iter_jump_upper(it, (char *)last.data,
+			    last.len, false))
+				goto rerr;
+			fa.found = 0;
+			if (!tkrzw_dbm_iter_process(it, fetch_proc, &fa,
+			    false) && tkrzw_get_last_status_code() !=
+			    TKRZW_STATUS_NOT_FOUND_ERROR)
+				goto rerr;
+		}
+		if (!fa.found)
+			break;
+		if (!tkrzw_dbm_set(to, (char *)k.data, k.len,
+		    (char *)v.data, v.len, true)) {
+			log_setreason("cannot write '%s%s': %s", kv->path,
+			    KV_REBUILD_SUFFIX, tk_msg());
+			goto out;
+		}
+		t = last;
+		last = k;
+		k = t;
+		fa.key = &k;
+		have = 1;
+		tkrzw_dbm_iter_next(it);
+	}
+	rc = 0;
+	goto out;
+rerr:
+	log_setreason("cannot read '%s': %s", kv->path, tk_msg());
+out:
+	tkrzw_dbm_iter_free(it);
+	buf_free(&k);
+	buf_free(&v);
+	buf_free(&last);
+	return rc;
+}
+
+static int
+replay(struct kv *kv, TkrzwDBM *to, struct kv_batch *b)
+{
+	struct buf scratch = BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < b->nops && rc == 0; i++)
+		rc = apply_op(kv, to, 0, &scratch, b, &b->ops[i]);
+	buf_free(&scratch);
+	if (rc == -1)
+		log_setreason("cannot write '%s%s': %s", kv->path,
+		    KV_REBUILD_SUFFIX, tk_msg());
+	return rc;
+}
+
+static void
+sync_dir(const char *path)
+{
+	char *dir, *slash;
+	int fd;
+
+	dir = xstrdup(path);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1 || fsync(fd) == -1)
+		fatal("cannot sync directory '%s'", slash ? dir : ".");
+	close(fd);
+	free(dir);
+}
+
+/*
+ * Rebuild: copy into a fresh file beside the live one while readers and
+ * the writer go on, catch up on the batches committed meanwhile, then,
+ * holding writers off only for the last few, make the new file a synced
+ * checkpoint and rename it over the old.  A crash before the rename
+ * leaves the old file (and a stray .rebuild that kv_open removes); after
+ * it, the new file is a complete checkpoint.  No tkrzw rebuild is used:
+ * killed during TreeDBM::Rebuild, the file was left unopenable ("bad
+ * magic data"; kv_crash found it).
+ */
 int
 kv_rebuild(struct kv *kv)
 {
-	int rc = 0;
+	TkrzwDBM *ndbm;
+	struct kv_db *old;
+	struct kv_batch *redo;
+	char *tmp;
+	uint8_t v[8];
+	int64_t id;
+	int rounds;
 
 	pthread_mutex_lock(&kv->rebuild_mu);
-	if (kv_checkpoint(kv) == -1) {
-		pthread_mutex_unlock(&kv->rebuild_mu);
-		return -1;
+	xasprintf(&tmp, "%s%s", kv->path, KV_REBUILD_SUFFIX);
+	unlink(tmp);
+	if ((ndbm = open_dbm(kv, tmp, NULL)) == NULL)
+		goto fail;
+	pthread_mutex_lock(&kv->wmu);
+	if (check_failed(kv) == -1) {
+		pthread_mutex_unlock(&kv->wmu);
+		goto drop;
 	}
-	if (!tkrzw_dbm_rebuild(kv->dbm, "sync_hard=true")) {
-		log_setreason("cannot rebuild '%s': %s", kv->path, tk_msg());
-		rc = -1;
-	} else if (kv_checkpoint(kv) == -1)
-		rc = -1;
-	kv->base_size = tkrzw_dbm_get_file_size(kv->dbm);
+	kv->redo = kv_batch_new();
+	pthread_mutex_unlock(&kv->wmu);
+	/* Only a rebuild replaces kv->db, and we are the rebuild. */
+	if (copy_all(kv, kv->db->dbm, ndbm) == -1)
+		goto stop;
+	for (rounds = 0;; rounds++) {
+		pthread_mutex_lock(&kv->wmu);
+		redo = kv->redo;
+		if (kv_batch_count(redo) < 1024 || rounds == 8)
+			break;		/* keeping wmu */
+		kv->redo = kv_batch_new();
+		pthread_mutex_unlock(&kv->wmu);
+		if (replay(kv, ndbm, redo) == -1) {
+			kv_batch_free(redo);
+			goto stop;
+		}
+		kv_batch_free(redo);
+	}
+	kv->redo = NULL;
+	if (replay(kv, ndbm, redo) == -1 || check_failed(kv) == -1) {
+		kv_batch_free(redo);
+		pthread_mutex_unlock(&kv->wmu);
+		goto drop;
+	}
+	kv_batch_free(redo);
+	id = kv->ckpt_id + 1;
+	codec_put_u64be(v, (uint64_t)id);
+	if (!tkrzw_dbm_set(ndbm, ckpt_key, sizeof(ckpt_key) - 1, (char *)v,
+	    sizeof(v), true) || !tkrzw_dbm_synchronize(ndbm, true, NULL, NULL,
+	    "")) {
+		/* The new file is dropped whole: nothing depends on it. */
+		log_setreason("cannot write '%s': %s", tmp, tk_msg());
+		pthread_mutex_unlock(&kv->wmu);
+		goto drop;
+	}
+	if (rename(tmp, kv->path) == -1) {
+		log_setreason("cannot rename '%s': %s", tmp, strerror(errno));
+		pthread_mutex_unlock(&kv->wmu);
+		goto drop;
+	}
+	sync_dir(kv->path);
+	pthread_rwlock_wrlock(&kv->swap);
+	old = kv->db;
+	kv->db = db_new(ndbm);
+	pthread_rwlock_unlock(&kv->swap);
+	kv->ckpt_id = id;
+	kv->base_size = tkrzw_dbm_get_file_size(ndbm);
+	pthread_mutex_unlock(&kv->wmu);
+	/* Closing writes into the old, now unlinked, file: harmless. */
+	db_unref(kv, old);
+	free(tmp);
 	pthread_mutex_unlock(&kv->rebuild_mu);
-	return rc;
+	return 0;
+stop:
+	pthread_mutex_lock(&kv->wmu);
+	kv_batch_free(kv->redo);
+	kv->redo = NULL;
+	pthread_mutex_unlock(&kv->wmu);
+drop:
+	tkrzw_dbm_close(ndbm);
+	unlink(tmp);
+fail:
+	free(tmp);
+	pthread_mutex_unlock(&kv->rebuild_mu);
+	return -1;
 }

@@ -636,6 +636,7 @@ test_rebuild(void)
 	struct rb r;
 	pthread_t w, rd;
 	int64_t before, after;
+	struct kv_iter *it;
 	int i, n;
 	char dir[512];
 
@@ -660,14 +661,24 @@ test_rebuild(void)
 	r.stop = 1;
 	pthread_join(w, NULL);
 	pthread_join(rd, NULL);
-	after = kv_file_size(r.kv);
-	ok(after < before && !kv_rebuild_needed(r.kv),
-	    "file shrank to %lld bytes", (long long)after);
 	ok(r.bad == 0 && r.writes > 0 && r.reads > 0,
 	    "%d writes and %d scans went on, %d errors", r.writes, r.reads,
 	    r.bad);
 	n = count_cf(r.kv, KV_CF_RAW);
 	ok(n == r.writes, "every write is there (%d of %d)", n, r.writes);
+	it = kv_iter_new(r.kv, KV_CF_DEFAULT, "", 0, "", 0);
+	kv_iter_first(it);
+	for (i = 1; i < 5000; i++)
+		kv_iter_next(it);
+	ok(kv_rebuild(r.kv) == 0, "rebuild again, idle");
+	for (; kv_iter_next(it) == 1; i++)
+		;
+	ok(i == 20000, "an iterator moves to the rebuilt file (%d keys)", i);
+	kv_iter_free(it);
+	after = kv_file_size(r.kv);
+	ok(after < before && !kv_rebuild_needed(r.kv),
+	    "file shrank from %lld to %lld bytes", (long long)before,
+	    (long long)after);
 	kv_close(r.kv);
 	r.kv = xopen(dir, &o);
 	ok(count_cf(r.kv, KV_CF_RAW) == n &&
