@@ -920,7 +920,10 @@ leader_append_resp(struct raft *r, struct raftconf_progress *pr,
 		return;
 	}
 	paused = raftconf_pr_is_paused(r->conf, pr);
-	if (!raftconf_pr_maybe_update(pr, m->index))
+	/* An acknowledgement of what is already matched still ends a probe
+	 * or a snapshot (e.g. one the follower asked for). */
+	if (!raftconf_pr_maybe_update(pr, m->index) &&
+	    !(pr->match == m->index && pr->state != RAFT_PROGRESS_REPLICATE))
 		return;
 	switch (pr->state) {
 	case RAFT_PROGRESS_PROBE:
@@ -1101,11 +1104,16 @@ restore(struct raft *r, const struct raft_snapshot *s)
 {
 	struct raftconf *nc;
 
-	if (s->meta.index <= raftlog_committed(r->log))
+	/* A follower that asked for a snapshot takes one at its commit
+	 * index too: its applied state is what it wants replaced. */
+	if (s->meta.index < raftlog_committed(r->log) ||
+	    (s->meta.index == raftlog_committed(r->log) &&
+	    r->request_snapshot == 0))
 		return 0;
 	if (!conf_has(&s->meta.conf_state, r->id))
 		return 0;
-	if (raftlog_match_term(r->log, s->meta.index, s->meta.term)) {
+	if (r->request_snapshot == 0 &&
+	    raftlog_match_term(r->log, s->meta.index, s->meta.term)) {
 		/* We have the snapshot's last entry: just commit. */
 		raftlog_commit_to(r->log, s->meta.index);
 		return 0;
