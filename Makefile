@@ -38,6 +38,7 @@ LIB_SRCS = \
 	libcommon/codec.c \
 	libcommon/conf.c \
 	libcommon/crc32c.c \
+	libcommon/detach.c \
 	libcommon/kv.c \
 	libcommon/log.c \
 	libcommon/net.c \

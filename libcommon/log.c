@@ -5,12 +5,14 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static const char *log_prog = "tikv";
 static int log_level = LOG_LEVEL_INFO;
 static int log_syslog;
+static FILE *log_file;
 static _Thread_local char log_reasonbuf[512];
 
 void
@@ -23,6 +25,22 @@ log_init(const char *progname, int level, int use_syslog)
 	log_syslog = use_syslog;
 	if (use_syslog)
 		openlog(log_prog, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+int
+log_open_file(const char *path)
+{
+	FILE *f = fopen(path, "a");
+
+	if (f == NULL) {
+		log_setreason("cannot open log file '%s': %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (log_file)
+		fclose(log_file);
+	log_file = f;
+	return 0;
 }
 
 void
@@ -48,7 +66,18 @@ log_vwrite(int pri, const char *fmt, va_list ap, int with_errno)
 		size_t n = strlen(msg);
 		snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
 	}
-	if (log_syslog) {
+	if (log_file) {
+		char when[32];
+		struct timespec ts;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(log_file, "%s.%03ldZ %s[%ld]: %s\n", when,
+		    ts.tv_nsec / 1000000, log_prog, (long)getpid(), msg);
+		fflush(log_file);
+	} else if (log_syslog) {
 		syslog(pri, "%s", msg);
 	} else {
 		/* One fprintf per line so concurrent threads do not interleave. */
@@ -86,6 +115,16 @@ log_info(const char *fmt, ...)
 		return;
 	va_start(ap, fmt);
 	log_vwrite(LOG_INFO, fmt, ap, 0);
+	va_end(ap);
+}
+
+void
+log_notice(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_NOTICE, fmt, ap, 0);
 	va_end(ap);
 }
 

@@ -15,6 +15,8 @@
 enum log_level { LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
 
 void log_init(const char *progname, int level, int use_syslog);
+/* Log to a file (appending, one timestamped line per message) instead. */
+int log_open_file(const char *path);
 void log_setlevel(int level);
 int log_getlevel(void);
 
@@ -22,6 +24,8 @@ int log_getlevel(void);
 void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_warnx(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
+/* Printed at every level: the ready line, the exit line. */
+void log_notice(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
 void fatal(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
 void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));

@@ -7,7 +7,8 @@
  * A line ends with LF; a CR before the LF is dropped.
  *
  * Tokens are binary-safe:
- *   bare      any bytes from 0x21-0x7e except '"' and '\', e.g.  user42
+ *   bare      any bytes but space, tab, control bytes, DEL, '"' and '\',
+ *             e.g.  user42 or UTF-8 text; replies spell only 0x21-0x7e bare
  *   quoted    "..." holding any bytes but '"', '\', CR and LF, and the
  *             escapes \\ \" \n \r \t \0 \xHH; "" is the empty string
  *   literal   {N} ending a line, followed by exactly N raw bytes; the line

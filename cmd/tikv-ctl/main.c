@@ -52,6 +52,7 @@ pd_call(const char *line, struct proto_args *reply)
 {
 	struct net_client *c;
 	struct buf r = BUF_INIT, e = BUF_INIT;
+	size_t pos;
 	int word;
 
 	if ((c = net_client_open(addr_url(pd_addr),
@@ -60,12 +61,14 @@ pd_call(const char *line, struct proto_args *reply)
 	if (net_client_call(c, line, strlen(line), &r, CALL_TIMEOUT_MS) == -1)
 		errx(1, "pd %s: %s", pd_addr, log_reason());
 	net_client_close(c);
-	if (r.len && r.data[r.len - 1] == '\n')
-		buf_truncate(&r, r.len - 1);
 	word = proto_word_parse(r.data, r.len);
-	if (word != PROTO_OK)
+	if (word != PROTO_OK) {
+		if (r.len && r.data[r.len - 1] == '\n')
+			buf_truncate(&r, r.len - 1);
 		errx(1, "pd %s replied: %s", pd_addr, (const char *)r.data);
-	if (proto_split(r.data, r.len, reply, &e) == -1)
+	}
+	pos = 0;
+	if (proto_parse(r.data, r.len, &pos, reply, &e) != 1)
 		errx(1, "pd %s: bad reply: %s", pd_addr, (const char *)e.data);
 	buf_free(&r);
 	buf_free(&e);
