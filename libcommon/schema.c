@@ -53,6 +53,16 @@ static const struct conf_key schema_pddkeys[] = {
 	{ .section = "replication", .name = "max-replicas", .type = CONF_INT,
 	  .offset = PD(max_replicas), .min = 1, .max = 7, .def = "3",
 	  .help = "replicas of each region" },
+	{ .section = "schedule", .name = "max-store-down-time",
+	  .type = CONF_DURATION, .offset = PD(max_store_down_time),
+	  .min = 1 * SEC, .def = "30m",
+	  .help = "a store silent this long is down: its replicas are "
+	  "replaced" },
+	{ .section = "schedule", .name = "store-disconnect-time",
+	  .type = CONF_DURATION, .offset = PD(store_disconnect_time),
+	  .min = 1 * SEC, .def = "20s",
+	  .help = "a store silent this long is disconnected: no new "
+	  "replicas go to it" },
 	{ .section = "server", .name = "max-message-size", .type = CONF_SIZE,
 	  .offset = PD(max_message_size), .min = 64 * KIB, .max = 1 * GIB,
 	  .def = "16MiB",
@@ -240,7 +250,10 @@ schema_validate_pdd(const struct pdd_config *c, const char *path)
 {
 	if (check_url(path, "client-urls", c->client_urls, 0) == -1 ||
 	    check_url(path, "advertise-client-urls",
-	    c->advertise_client_urls, 1) == -1)
+	    c->advertise_client_urls, 1) == -1 ||
+	    check_le(path, schema_pdd(), c, "schedule.store-disconnect-time",
+	    "schedule.max-store-down-time", c->store_disconnect_time,
+	    c->max_store_down_time) == -1)
 		return -1;
 	return 0;
 }

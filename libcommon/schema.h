@@ -33,6 +33,8 @@ struct pdd_config {
 	char *log_level;		/* [log] level */
 	char *log_file;			/* [log] file */
 	int64_t max_replicas;		/* [replication] max-replicas */
+	uint64_t max_store_down_time;	/* [schedule] max-store-down-time */
+	uint64_t store_disconnect_time;	/* [schedule] store-disconnect-time */
 	uint64_t max_message_size;	/* [server] max-message-size */
 	int64_t contexts;		/* [server] contexts */
 };

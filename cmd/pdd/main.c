@@ -1,6 +1,7 @@
 /*
- * pdd: the placement driver.  This first version serves the timestamp
- * oracle and the id allocator over the line protocol.
+ * pdd: the placement driver.  It serves the timestamp oracle, the id
+ * allocator and the cluster metadata (stores, regions, routing, replica
+ * placement) over the line protocol.
  */
 #include <err.h>
 #include <getopt.h>
@@ -11,7 +12,9 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cluster.h"
 #include "conf.h"
+#include "detach.h"
 #include "log.h"
 #include "net.h"
 #include "pdd.h"
@@ -55,6 +58,7 @@ int
 main(int argc, char *argv[])
 {
 	struct pdd_config cfg;
+	struct cluster_options copt;
 	struct pdd pd;
 	struct net_server *srv;
 	const char *file = NULL, *datadir = NULL, *listen = NULL;
@@ -106,12 +110,8 @@ main(int argc, char *argv[])
 	}
 	log_setlevel(verbose ? LOG_LEVEL_DEBUG :
 	    schema_log_level(cfg.log_level));
-
-	if (!foreground) {
-		if (daemon(1, 0) == -1)
-			err(1, "daemon");
-		log_init(argv[0], log_getlevel(), 1);
-	}
+	if (!foreground)
+		detach_start();
 
 	/* Signals go to this thread only, through sigwait below. */
 	sigemptyset(&set);
@@ -126,12 +126,25 @@ main(int argc, char *argv[])
 	if (tso_init(&pd.tso, dirfd, cfg.tso_save_interval) == -1 ||
 	    idalloc_init(&pd.ids, dirfd, ID_BATCH) == -1)
 		fatalx("%s", log_reason());
+	copt.max_replicas = (uint64_t)cfg.max_replicas;
+	copt.disconnect_ms = cfg.store_disconnect_time;
+	copt.down_ms = cfg.max_store_down_time;
+	if ((pd.cluster = cluster_open(cfg.data_dir, &pd.ids, &copt)) == NULL)
+		fatalx("%s", log_reason());
 	srv = net_server_start(cfg.client_urls, (int)cfg.contexts,
 	    cfg.max_message_size, serve, &pd);
 	if (srv == NULL)
 		fatalx("%s", log_reason());
-	log_info("ready: serving %s, data directory '%s' (pid %ld)",
+	log_notice("ready: serving %s, data directory '%s' (pid %ld)",
 	    net_server_url(srv), cfg.data_dir, (long)getpid());
+	/* Logging leaves the terminal only once startup errors are past. */
+	if (cfg.log_file[0] && log_open_file(cfg.log_file) == -1)
+		fatalx("%s", log_reason());
+	if (!foreground) {
+		if (!cfg.log_file[0])
+			log_init(argv[0], log_getlevel(), 1);
+		detach_ready();
+	}
 
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
@@ -140,8 +153,9 @@ main(int argc, char *argv[])
 			continue;
 		break;
 	}
-	log_info("exiting on signal %d", sig);
+	log_notice("exiting on signal %d", sig);
 	net_server_stop(srv);
+	cluster_close(pd.cluster);
 	close(dirfd);
 	conf_free(schema_pdd(), &cfg);
 	return 0;

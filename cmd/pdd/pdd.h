@@ -1,6 +1,7 @@
 /*
  * pdd internals shared by its files: the data directory (meta.c), the
- * number dispensers (tso.c) and the command table (service.c).
+ * number dispensers (tso.c), the command table (service.c); the cluster
+ * metadata has its own header (cluster.h).
  */
 #ifndef PDD_H
 #define PDD_H
@@ -56,9 +57,12 @@ int tso_get(struct tso *, uint32_t n, uint64_t *first);
 int idalloc_init(struct idalloc *, int dirfd, uint64_t batch);
 int idalloc_get(struct idalloc *, uint64_t n, uint64_t *first);
 
+struct cluster;
+
 struct pdd {
 	struct tso tso;
 	struct idalloc ids;
+	struct cluster *cluster;	/* cluster.h */
 };
 
 extern const struct proto_cmd pdd_commands[];
