@@ -62,6 +62,13 @@ test_expect_success 'a second pdd on the same data directory refuses to start' '
 	grep "data directory .data. is in use by another process (pid $(test_daemon_pid pd))" err
 '
 
+test_expect_success 'started in the background, pdd still reports a refusal and exits 1' '
+	test_expect_code 1 pdd -D data -l tcp://127.0.0.1:1 2>err &&
+	grep "data directory .data. is in use" err &&
+	test_expect_code 1 pdd -D data2 -l "$pd_addr" 2>err &&
+	grep "cannot listen on .$pd_addr.: Address in use" err
+'
+
 test_expect_success 'pdd exits cleanly on SIGTERM' '
 	test_daemon_stop pd &&
 	grep "exiting on signal 15" pd.log
