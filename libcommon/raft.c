@@ -22,16 +22,17 @@ struct msgown {
 	struct raft_snapshot *snap;
 };
 
-/* A ReadIndex request waiting for a heartbeat round. */
+/* A ReadIndex request waiting for its heartbeat round. */
 struct readreq {
-	uint64_t seq;
+	uint64_t seq;		/* the round that confirms it */
 	uint64_t index;
 	uint64_t from;		/* RAFT_NONE: local */
 	uint8_t *ctx;
 	size_t len;
-	uint64_t *acks;
-	size_t nacks;
 };
+
+/* Heartbeat rounds whose send tick is remembered (for the lease). */
+#define ROUNDS	8
 
 enum campaign_type {
 	CAMPAIGN_PRE_ELECTION,
@@ -49,7 +50,9 @@ struct raft {
 	uint64_t uncommitted_size;
 	uint64_t request_snapshot;	/* follower: asked the leader */
 	uint64_t rng;
-	uint64_t read_seq;
+	uint64_t hb_seq;		/* heartbeat rounds sent */
+	uint64_t ticks;			/* leader: ticks since elected, from 1 */
+	uint64_t round_tick[ROUNDS];	/* send tick of recent rounds */
 
 	struct raftlog *log;
 	struct raftconf *conf;
@@ -69,6 +72,8 @@ struct raft {
 	uint8_t read_only;
 	uint8_t no_forwarding;
 	uint8_t is_learner;
+	uint8_t lease_off;		/* a TimeoutNow was sent this term */
+	uint8_t boot_lease;		/* just started: may be in a lease */
 
 	/* Outbox. */
 	struct raft_msg *msgs;
@@ -194,7 +199,6 @@ reads_clear(struct raft *r)
 
 	for (i = 0; i < r->nreads; i++) {
 		free(r->reads[i].ctx);
-		free(r->reads[i].acks);
 	}
 	free(r->reads);
 	r->reads = NULL;
@@ -340,6 +344,9 @@ become_leader(struct raft *r)
 	reset(r, r->term);
 	r->lead = r->id;
 	r->role = RAFT_LEADER;
+	r->ticks = 1;
+	r->lease_off = 0;
+	memset(r->round_tick, 0, sizeof(r->round_tick));
 	self = raftconf_get(r->conf, r->id);
 	if (self != NULL)
 		raftconf_pr_become_replicate(self);
@@ -365,7 +372,7 @@ bcast_append(struct raft *r)
 
 static void
 send_heartbeat(struct raft *r, struct raftconf_progress *pr,
-    const void *ctx, size_t len)
+    const uint8_t *ctx, size_t len)
 {
 	struct raft_msg *m;
 	uint64_t c = raftlog_committed(r->log);
@@ -375,22 +382,37 @@ send_heartbeat(struct raft *r, struct raftconf_progress *pr,
 	msg_set_ctx(r, m, ctx, len);
 }
 
-static void
-bcast_heartbeat(struct raft *r, const void *ctx, size_t len)
+/*
+ * A heartbeat round: every heartbeat carries the round number, which
+ * followers echo.  An echo of round k confirms leadership as of k (for
+ * ReadIndex) and, with the round's send tick, feeds the lease.
+ */
+static uint64_t
+bcast_heartbeat(struct raft *r)
 {
 	struct raftconf_progress *pr;
+	uint8_t ctx[8];
+	uint64_t seq;
 	size_t i;
 
+	seq = ++r->hb_seq;
+	r->round_tick[seq % ROUNDS] = r->ticks;
+	for (i = 0; i < 8; i++)
+		ctx[i] = (uint8_t)(seq >> (56 - 8 * i));
 	for (i = 0; i < raftconf_count(r->conf); i++) {
 		pr = raftconf_at(r->conf, i);
 		if (pr->id != r->id)
-			send_heartbeat(r, pr, ctx, len);
+			send_heartbeat(r, pr, ctx, sizeof(ctx));
 	}
+	return seq;
 }
 
 static void
 send_timeout_now(struct raft *r, uint64_t to)
 {
+	/* The transferee's campaign overrides the voters' leases, so this
+	 * leader's lease is void for the rest of its term. */
+	r->lease_off = 1;
 	msg_new(r, RAFT_MSG_TIMEOUT_NOW, to);
 }
 
@@ -572,6 +594,8 @@ static void
 tick_election(struct raft *r)
 {
 	r->election_elapsed++;
+	if (r->election_elapsed >= r->election_timeout)
+		r->boot_lease = 0;
 	if (promotable(r) && r->election_elapsed >= r->randomized_timeout) {
 		r->election_elapsed = 0;
 		hup(r, CAMPAIGN_ELECTION);
@@ -583,6 +607,7 @@ tick_heartbeat(struct raft *r)
 {
 	r->heartbeat_elapsed++;
 	r->election_elapsed++;
+	r->ticks++;
 	if (r->election_elapsed >= r->election_timeout) {
 		r->election_elapsed = 0;
 		if (r->check_quorum &&
@@ -597,7 +622,7 @@ tick_heartbeat(struct raft *r)
 	}
 	if (r->heartbeat_elapsed >= r->heartbeat_timeout) {
 		r->heartbeat_elapsed = 0;
-		bcast_heartbeat(r, NULL, 0);
+		bcast_heartbeat(r);
 	}
 }
 
@@ -763,13 +788,62 @@ committed_in_term(const struct raft *r)
 }
 
 static int
+acked_round(void *arg, uint64_t id)
+{
+	struct raft *r = ((void **)arg)[0];
+	uint64_t seq = *(uint64_t *)((void **)arg)[1];
+	struct raftconf_progress *pr;
+
+	if (id == r->id)
+		return 1;
+	pr = raftconf_get(r->conf, id);
+	return pr != NULL && pr->acked_seq >= seq ? 1 : -1;
+}
+
+static int
+round_confirmed(struct raft *r, uint64_t seq)
+{
+	void *arg[2] = { r, &seq };
+
+	return raftconf_poll(r->conf, acked_round, arg) == RAFTCONF_WON;
+}
+
+static int
+fresh_ack(void *arg, uint64_t id)
+{
+	struct raft *r = arg;
+	struct raftconf_progress *pr;
+	uint64_t lease;
+
+	if (id == r->id)
+		return 1;
+	pr = raftconf_get(r->conf, id);
+	/* Strictly shorter than the election timeout, for clock drift. */
+	lease = (uint64_t)(r->election_timeout -
+	    (r->election_timeout / 10 > 1 ? r->election_timeout / 10 : 1));
+	return pr != NULL && pr->ack_tick != 0 &&
+	    r->ticks - pr->ack_tick < lease ? 1 : -1;
+}
+
+/*
+ * The lease: a quorum echoed a heartbeat round sent less than the lease
+ * ago.  Each of them then refuses votes (CheckQuorum) for an election
+ * timeout after the round was sent, so no other leader can exist yet.
+ */
+static int
+lease_valid(struct raft *r)
+{
+	if (!r->check_quorum || r->lease_off ||
+	    r->lead_transferee != RAFT_NONE)
+		return 0;
+	return raftconf_poll(r->conf, fresh_ack, r) == RAFTCONF_WON;
+}
+
+static int
 leader_read_index(struct raft *r, uint64_t from, const void *ctx,
     size_t len)
 {
 	struct readreq *q;
-	uint8_t seqb[8];
-	uint64_t seq;
-	int i;
 
 	if (raftconf_single_voter(r->conf, r->id)) {
 		read_respond(r, from, raftlog_committed(r->log), ctx, len);
@@ -781,73 +855,54 @@ leader_read_index(struct raft *r, uint64_t from, const void *ctx,
 		log_setreason("leader has not committed in its term yet");
 		return RAFT_ERR_DROPPED;
 	}
-	if (r->read_only == RAFT_READ_LEASE_BASED) {
+	if (r->read_only == RAFT_READ_LEASE_BASED && lease_valid(r)) {
 		read_respond(r, from, raftlog_committed(r->log), ctx, len);
 		return 0;
 	}
-	seq = ++r->read_seq;
 	r->reads = xreallocarray(r->reads, r->nreads + 1, sizeof(*r->reads));
 	q = &r->reads[r->nreads++];
 	memset(q, 0, sizeof(*q));
-	q->seq = seq;
 	q->index = raftlog_committed(r->log);
 	q->from = from;
 	q->ctx = len ? xmemdup(ctx, len) : NULL;
 	q->len = len;
-	q->acks = xmalloc(sizeof(uint64_t));
-	q->acks[q->nacks++] = r->id;
-	for (i = 0; i < 8; i++)
-		seqb[i] = (uint8_t)(seq >> (56 - 8 * i));
-	bcast_heartbeat(r, seqb, sizeof(seqb));
+	q->seq = bcast_heartbeat(r);
 	return 0;
 }
 
-static int
-acked(void *arg, uint64_t id)
-{
-	const struct readreq *q = arg;
-	size_t i;
-
-	for (i = 0; i < q->nacks; i++)
-		if (q->acks[i] == id)
-			return 1;
-	return -1;
-}
-
+/* A follower echoed heartbeat round ctx. */
 static void
-read_ack(struct raft *r, uint64_t from, const uint8_t *ctx, size_t len)
+round_ack(struct raft *r, struct raftconf_progress *pr, const uint8_t *ctx,
+    size_t len)
 {
-	struct readreq *q = NULL;
-	uint64_t seq = 0;
-	size_t i, k, done;
+	struct readreq *q;
+	uint64_t seq = 0, t;
+	size_t i, done;
 
 	if (len != 8)
 		return;
 	for (i = 0; i < 8; i++)
 		seq = seq << 8 | ctx[i];
-	for (k = 0; k < r->nreads; k++) {
-		if (r->reads[k].seq == seq) {
-			q = &r->reads[k];
+	if (seq == 0 || seq > r->hb_seq)
+		return;
+	if (seq > pr->acked_seq)
+		pr->acked_seq = seq;
+	if (r->hb_seq - seq < ROUNDS) {
+		t = r->round_tick[seq % ROUNDS];
+		if (t > pr->ack_tick)
+			pr->ack_tick = t;
+	}
+	/* Requests are in round order: confirm the leading ones. */
+	for (done = 0; done < r->nreads; done++)
+		if (!round_confirmed(r, r->reads[done].seq))
 			break;
-		}
-	}
-	if (q == NULL)
-		return;
-	if (acked(q, from) < 0) {
-		q->acks = xreallocarray(q->acks, q->nacks + 1,
-		    sizeof(uint64_t));
-		q->acks[q->nacks++] = from;
-	}
-	if (raftconf_poll(r->conf, acked, q) != RAFTCONF_WON)
-		return;
-	/* This round confirms every request up to this one. */
-	done = k + 1;
 	for (i = 0; i < done; i++) {
 		q = &r->reads[i];
 		read_respond(r, q->from, q->index, q->ctx, q->len);
 		free(q->ctx);
-		free(q->acks);
 	}
+	if (done == 0)
+		return;
 	memmove(r->reads, r->reads + done,
 	    (r->nreads - done) * sizeof(*r->reads));
 	r->nreads -= done;
@@ -990,8 +1045,7 @@ step_leader(struct raft *r, const struct raft_msg *m)
 		if (pr->match < raftlog_last_index(r->log) ||
 		    pr->request_snapshot != 0)
 			maybe_send_append(r, pr, 1);
-		if (m->context_len > 0)
-			read_ack(r, m->from, m->context, m->context_len);
+		round_ack(r, pr, m->context, m->context_len);
 		break;
 	}
 	return 0;
@@ -1303,7 +1357,8 @@ raft_step(struct raft *r, const struct raft_msg *m)
 		}
 	} else if (m->term > r->term) {
 		if (m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_PREVOTE) {
-			in_lease = r->check_quorum && r->lead != RAFT_NONE &&
+			in_lease = r->check_quorum &&
+			    (r->lead != RAFT_NONE || r->boot_lease) &&
 			    r->election_elapsed < r->election_timeout;
 			/* A node that heard from a leader within the election
 			 * timeout does not help depose it. */
@@ -1780,6 +1835,9 @@ raft_new(const struct raft_config *c, const struct raft_storage *st)
 	become_follower(r, hs.term, RAFT_NONE);
 	r->vote = hs.vote;
 	update_learner(r);
+	/* With lease reads, a restarted node may have been in a leader's
+	 * lease before: it sits out one election timeout before voting. */
+	r->boot_lease = r->read_only == RAFT_READ_LEASE_BASED;
 	hard_state(r, &r->prev_hs);
 	r->prev_lead = RAFT_NONE;
 	r->prev_role = RAFT_FOLLOWER;

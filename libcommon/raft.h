@@ -195,7 +195,9 @@ enum raft_msg_type {
  *    PREVOTE and its response carry the term the sender would campaign
  *    at, without changing anyone's term.
  *  HEARTBEAT: commit = min(leader commit, follower match); context =
- *    read-index round id.  HEARTBEAT_RESP echoes context.
+ *    the heartbeat round number (8 bytes, big-endian).  HEARTBEAT_RESP
+ *    echoes context: it confirms the leadership for ReadIndex and
+ *    renews the lease.
  *  SNAPSHOT: snapshot is set.
  *  READ_INDEX: context = request context.  READ_INDEX_RESP: index and
  *    context.
@@ -259,9 +261,18 @@ struct raft_storage {
 enum raft_read_only_option {
 	/* ReadIndex: confirm leadership with a heartbeat round. */
 	RAFT_READ_SAFE = 0,
-	/* Lease: answer from the leader's commit index without a round.
-	 * Requires check_quorum; valid only while clocks drift less than
-	 * the election timeout bounds. */
+	/*
+	 * Lease: answer from the leader's commit index without a round
+	 * while a quorum echoed a heartbeat sent less than the lease ago
+	 * (election_tick - max(1, election_tick / 10) ticks); otherwise
+	 * fall back to a round.  Requires check_quorum (voters then refuse
+	 * votes for an election timeout after hearing from the leader).
+	 * Void for the rest of a term once a leader transfer sent
+	 * TimeoutNow.  Assumes tick rates drift less than the margin.  A
+	 * node started with this option refuses votes until an election
+	 * timeout has passed (it may have been in a lease before a
+	 * restart), so a new group elects after its first timeout.
+	 */
 	RAFT_READ_LEASE_BASED = 1
 };
 

@@ -692,6 +692,8 @@ raftconf_pr_reset(struct raftconf_progress *pr, uint64_t match,
 	pr->request_snapshot = 0;
 	pr->probe_sent = 0;
 	pr->vote = 0;
+	pr->acked_seq = 0;
+	pr->ack_tick = 0;
 }
 
 static void

@@ -31,6 +31,8 @@ struct raftconf_progress {
 	uint64_t next;
 	uint64_t pending_snapshot;	/* index of the snapshot in flight */
 	uint64_t request_snapshot;	/* the follower asked for one */
+	uint64_t acked_seq;		/* last heartbeat round echoed */
+	uint64_t ack_tick;		/* its send tick (leader ticks) */
 	struct raftconf_inflights *ifl;	/* NULL until something is sent */
 	uint8_t flags;
 	uint8_t state;			/* enum raft_progress_state */
