@@ -240,7 +240,7 @@ wal_put_seghdr(uint8_t *h, uint64_t num, uint64_t firstseq)
 }
 
 /*
- * Makes segment num under a temporary name (preallocated, header synced)
+ * Makes segment num under a temporary name (allocated, header synced)
  * and renames it into place, so a segment file always has its header.
  */
 static int
@@ -263,8 +263,10 @@ wal_seg_create(struct wal *w, uint64_t num)
 		log_setreason("cannot create '%s': %s", tmp, strerror(errno));
 		goto fail;
 	}
-	if (w->prealloc && (e = posix_fallocate(fd, 0, w->segsize)) != 0) {
-		if (e != EOPNOTSUPP && e != EINVAL) {
+	/* fallocate, not posix_fallocate: never write the zeroes ourselves. */
+	if (w->prealloc && fallocate(fd, 0, 0, w->segsize) == -1) {
+		e = errno;
+		if (e != EOPNOTSUPP && e != ENOSYS) {
 			log_setreason("cannot allocate %" PRIu64
 			    " bytes for '%s': %s", w->segsize, tmp,
 			    strerror(e));
@@ -995,7 +997,7 @@ wal_cut(struct wal *w, struct wal_seg *s)
 		return -1;
 	}
 	if (w->prealloc && s->end < w->segsize)
-		(void)posix_fallocate(s->fd, s->end, w->segsize - s->end);
+		(void)fallocate(s->fd, 0, s->end, w->segsize - s->end);
 	wal_fsync(s->path, s->fd, 0);
 	return 0;
 }
@@ -1130,7 +1132,7 @@ wal_open(const char *dir, const struct wal_opts *opts)
 	    WAL_SEGMENT_SIZE;
 	w->cachesize = opts && opts->cache_size ? opts->cache_size :
 	    WAL_CACHE_SIZE;
-	w->prealloc = !(opts && opts->noprealloc);
+	w->prealloc = opts && opts->prealloc;
 	w->seq = 1;
 	wal_stage_reset(w);
 	if ((w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {

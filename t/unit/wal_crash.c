@@ -71,6 +71,7 @@ struct model {
 
 static char dir[256];
 static uint64_t rng;
+static int prealloc;		/* every other cycle: fallocated segments */
 
 static uint64_t
 mix(uint64_t x)
@@ -474,7 +475,7 @@ child_batch(struct model *md, struct msg *m)
 static void
 child(int fd, uint64_t seed)
 {
-	struct wal_opts o = { SEGSIZE, CACHESIZE, 0 };
+	struct wal_opts o = { SEGSIZE, CACHESIZE, prealloc };
 	struct wal_stats st;
 	struct model md;
 	struct wal *w;
@@ -601,7 +602,7 @@ zero(const char *path, uint64_t off, uint64_t len)
 static struct wal *
 quiet_open(void)
 {
-	struct wal_opts o = { SEGSIZE, CACHESIZE, 0 };
+	struct wal_opts o = { SEGSIZE, CACHESIZE, prealloc };
 	struct wal *w;
 	int saved, fd;
 
@@ -685,6 +686,7 @@ main(int argc, char **argv)
 	rng = tap_seed();
 	for (c = 0; c < cycles && fails == 0; c++) {
 		seed = tap_rand();
+		prealloc = c & 1;
 		if (pipe(fds) == -1) {
 			perror("pipe");
 			return 1;

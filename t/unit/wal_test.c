@@ -24,6 +24,7 @@
 
 static char tmpdir[64];
 static char waldir[128];
+static int prealloc;		/* fallocate segments */
 static int expect_fail;		/* fault tests: quiet about refusals */
 
 static void
@@ -197,7 +198,7 @@ quiet(int on)
 static struct wal *
 open_wal(uint64_t segsize, uint64_t cache)
 {
-	struct wal_opts o = { segsize ? segsize : 1 << 20, cache, 0 };
+	struct wal_opts o = { segsize ? segsize : 1 << 20, cache, prealloc };
 	struct wal *w;
 
 	quiet(expect_fail);
@@ -984,17 +985,25 @@ main(int argc, char **argv)
 	snprintf(waldir, sizeof(waldir), "%s/wal", tmpdir);
 	if (faults) {
 		expect_fail = 1;
-		test_torn_tail();
-		test_damaged_segments();
-		test_write_errors();
+		for (prealloc = 0; prealloc < 2; prealloc++) {
+			diag("segments %spreallocated", prealloc ? "" :
+			    "not ");
+			test_torn_tail();
+			test_damaged_segments();
+			test_write_errors();
+		}
 		test_sync_fatal();
 	} else {
 		test_crc32c();
-		test_basic();
-		test_limits_and_payloads();
-		test_conflicts();
-		test_compaction();
-		test_segments();
+		for (prealloc = 0; prealloc < 2; prealloc++) {
+			diag("segments %spreallocated", prealloc ? "" :
+			    "not ");
+			test_basic();
+			test_limits_and_payloads();
+			test_conflicts();
+			test_compaction();
+			test_segments();
+		}
 		test_lock();
 	}
 	rmtree(tmpdir);
