@@ -50,12 +50,12 @@
 
 struct wal;
 
-#define WAL_COMPACTED		(-2)	/* index <= the compaction point */
-#define WAL_UNAVAILABLE		(-3)	/* index > the last index */
+#define WAL_COMPACTED	(-2)	/* index <= the compaction point */
+#define WAL_UNAVAILABLE	(-3)	/* index > the last index */
 
 #define WAL_SEGMENT_SIZE	(128u << 20)
 #define WAL_CACHE_SIZE		(32u << 20)
-#define WAL_MAX_ENTRY		(64u << 20)	/* data bytes of one entry */
+#define WAL_MAX_ENTRY		(64u << 20)	/* data of one entry */
 
 /*
  * Zeroed fields take the defaults above.  prealloc fallocates each new
@@ -92,8 +92,8 @@ struct wal_stats {
 	uint64_t staged_bytes;		/* waiting for wal_sync() */
 	uint64_t syncs;			/* fdatasyncs of batches */
 	uint64_t bytes_written;
-	uint64_t disk_reads;		/* entries read from segment files */
-	uint64_t truncated_tail;	/* bytes cut off by the last open */
+	uint64_t disk_reads;		/* entries read from segments */
+	uint64_t truncated_tail;	/* bytes cut off at open */
 };
 
 /* Creates dir if missing; takes an exclusive lock on it. */

@@ -460,7 +460,8 @@ child_batch(struct model *md, struct msg *m)
 				continue;
 			}
 			op->type = OP_COMPACT;
-			op->a = g->snap_index + 1 + rnd(last - g->snap_index - 5);
+			op->a = g->snap_index + 1 +
+			    rnd(last - g->snap_index - 5);
 		} else if (r < 990) {
 			op->type = OP_SNAP;
 			op->a = last + 1 + rnd(10);
