@@ -433,8 +433,8 @@ int
 kv_get(struct kv *kv, enum kv_cf cf, const void *key, size_t keylen,
     struct buf *val)
 {
-	struct buf k = BUF_INIT;
 	struct getarg ga = { val, 0 };
+	char small[128], *k;
 	int rc = 0;
 
 	if (keylen > kv->opts.max_key_size) {
@@ -442,16 +442,22 @@ kv_get(struct kv *kv, enum kv_cf cf, const void *key, size_t keylen,
 		    keylen, kv->opts.max_key_size);
 		return -1;
 	}
-	addkey(&k, cf, key, keylen);
+	if ((unsigned)cf >= KV_CF_COUNT)
+		fatalx("kv_get: bad column family %d", (int)cf);
+	k = keylen < sizeof(small) ? small : xmalloc(keylen + 1);
+	k[0] = cf_prefix[cf];
+	if (keylen > 0)
+		memcpy(k + 1, key, keylen);
 	pthread_rwlock_rdlock(&kv->swap);
-	if (!tkrzw_dbm_process(kv->db->dbm, (char *)k.data, k.len, get_proc,
-	    &ga, false)) {
+	if (!tkrzw_dbm_process(kv->db->dbm, k, keylen + 1, get_proc, &ga,
+	    false)) {
 		log_setreason("cannot read '%s': %s", kv->path, tk_msg());
 		rc = -1;
 	} else
 		rc = ga.found;
 	pthread_rwlock_unlock(&kv->swap);
-	buf_free(&k);
+	if (k != small)
+		free(k);
 	return rc;
 }
 

@@ -46,6 +46,11 @@
  * persist the in-memory state; reopening restores the last checkpoint.
  * A failed sync in kv_checkpoint is fatal to the process (fatalx), since
  * the kernel may have dropped the dirty pages it could not write.
+ *
+ * Test hooks (environment, read by kv_open): TIKV_KV_FAILPOINT=op:ERR:n
+ * with op "write" or "sync" and ERR "ENOSPC" or "EIO" fails that kind of
+ * operation after n successful ones; TIKV_KV_TKRZW_PARAMS replaces the
+ * tkrzw settings (for comparing them in t/unit/kv_crash.c only).
  */
 #ifndef KV_H
 #define KV_H
@@ -93,8 +98,10 @@ void kv_options_init(struct kv_options *);
 struct kv *kv_open(const char *dir, const struct kv_options *opts);
 
 /*
- * Checkpoints (unless the handle failed) and closes.  Returns -1 if the
- * final sync or close failed; the handle is freed in every case.
+ * Checkpoints (unless the handle failed) and closes.  Free every iterator
+ * first.  Returns -1 if the final sync or close failed, or if the handle
+ * had failed (its partial state is then left unwritten: the next open
+ * restores the last checkpoint).  The handle is gone in every case.
  */
 int kv_close(struct kv *);
 
@@ -222,10 +229,16 @@ int kv_ingest(struct kv *, const void *stream, size_t len);
 
 /*
  * Rebuilding rewrites the file compactly (the append-only file grows with
- * every checkpoint).  kv_rebuild_needed is cheap; kv_rebuild runs for a
- * time proportional to the data and may be called from a housekeeping
- * thread while readers and the writer go on: it checkpoints, rebuilds,
- * and checkpoints again.  Returns 0, or -1 on error.
+ * every checkpoint).  kv_rebuild_needed is cheap.  kv_rebuild runs for a
+ * time proportional to the data, from a housekeeping thread, while readers
+ * and the writer go on: it copies every record into kv.tkt.rebuild,
+ * replays the batches committed meanwhile, and then, holding writers off
+ * only for the last of those, syncs the copy as a new checkpoint and
+ * renames it over kv.tkt.  A crash at any point reopens at a checkpoint.
+ * It needs free disk space for a second copy of the live data.  Open
+ * iterators move to the new file at their next call (the old file is
+ * closed when the last one has); keep iterators short-lived.  Returns 0,
+ * or -1 (the old file stays in use; the handle has not failed).
  */
 int kv_rebuild_needed(struct kv *);
 int kv_rebuild(struct kv *);
