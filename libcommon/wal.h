@@ -154,10 +154,12 @@ void wal_stats(struct wal *, struct wal_stats *);
 /*
  * Fault injection, for tests.  Before every write and sync of a WAL file
  * and every creation of one, the hook is called with the operation and
- * the path; for writes *len is the byte count and the hook may lower it
- * (a short, torn write).  A non-zero return is an errno value: the
- * operation then fails with it (after the shortened write, if any).
- * NULL removes the hook.  The hook is process-wide.
+ * the path (len is NULL but for writes).  For a write, *len is the byte
+ * count and the hook may lower it: only that much is written.  A non-zero
+ * return is an errno value: the operation then fails with it, after the
+ * shortened write if any.  A shortened write with 0 returned counts as
+ * whole, which is only sound if the process dies before the sync (a torn
+ * write and a crash).  NULL removes the hook.  The hook is process-wide.
  */
 enum wal_io { WAL_IO_WRITE, WAL_IO_SYNC, WAL_IO_CREATE };
 void wal_set_faulthook(int (*fn)(void *arg, enum wal_io, const char *path,
