@@ -285,6 +285,10 @@ batch_save(struct cluster *cl)
 		log_warnx("cannot save cluster metadata: %s", log_reason());
 		return -1;
 	}
+	/* The file only grows between rebuilds; the metadata is small. */
+	if (kv_rebuild_needed(cl->kv) && kv_rebuild(cl->kv) == -1)
+		log_warnx("cannot rebuild '%s': %s", kv_path(cl->kv),
+		    log_reason());
 	return 0;
 }
 
