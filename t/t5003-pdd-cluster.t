@@ -482,6 +482,18 @@ test_expect_success 'a down store is replaced: add on a live store, promote, the
 		"REGION_HEARTBEAT 50 $E $E 6 1 51:1:v,53:3:v,$p4:4:v 51 0 0 $E" >out &&
 	tail -n 1 out >op &&
 	echo OK >expect && test_cmp expect op &&
+	PD=pd
+'
+
+test_expect_success 'a leader on a down store is moved before its peer is removed' '
+	PD=pd2 &&
+	pd_beat "REPORT_SPLIT 50 $E m 6 2 51:1:v,53:3:v,$p4:4:v 60 m $E 6 2 61:1:v,62:2:v,63:3:v,64:4:v" \
+		"REGION_HEARTBEAT 60 m $E 6 2 61:1:v,62:2:v,63:3:v,64:4:v 62 0 0 63" >out &&
+	tail -n 2 out >op &&
+	printf "OK\nOK TRANSFER_LEADER 61\n" >expect && test_cmp expect op &&
+	pd_beat "REGION_HEARTBEAT 60 m $E 6 2 61:1:v,62:2:v,63:3:v,64:4:v 61 0 0 $E" >out &&
+	tail -n 1 out >op &&
+	echo "OK REMOVE_PEER 62" >expect && test_cmp expect op &&
 	PD=pd &&
 	test_daemon_stop pd2
 '
