@@ -10,8 +10,19 @@
  * for the group to converge, and checks every key's client history for
  * linearizability.
  *
- *	raft_sim [-bqTUv] [-c count] [-d seconds] [-N nodes] [-n steps]
- *	    [-s seed]
+ *	raft_sim [-bKqTUv] [-c count] [-d seconds] [-M mutation] [-N nodes]
+ *	    [-n steps] [-s seed]
+ *
+ *	-b	benchmark: proposals committed per second, 3 nodes, no faults
+ *	-c	run count seeds from the first (-s, default random)
+ *	-d	run seeds until this many seconds have passed (a campaign)
+ *	-K	first check that planted bugs (-M) are caught (TAP tests)
+ *	-M	plant a bug: stale-read, early-ack, skip-apply, forget-vote
+ *	-N	nodes (3..7); default 3, 5 or 7 by seed
+ *	-n	steps per run (default 10000)
+ *	-T	print TAP, one test per seed
+ *	-U	a snapshot does not sync the hard state (tikvd may do so)
+ *	-v	trace the run to stderr; twice, every message too
  */
 #include <err.h>
 #include <inttypes.h>
@@ -33,8 +44,8 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: raft_sim [-bqTUv] [-c count] [-d seconds] "
-	    "[-N nodes] [-n steps]\n\t[-s seed]\n");
+	fprintf(stderr, "usage: raft_sim [-bKqTUv] [-c count] [-d seconds] "
+	    "[-M mutation] [-N nodes]\n\t[-n steps] [-s seed]\n");
 	exit(2);
 }
 
@@ -77,6 +88,12 @@ struct sim_opts {
 	int verbose;
 	int tap;
 	int unsynced_snap;
+	int mutation;
+	int silent;		/* no report of a failure */
+};
+
+static const char *sim_mutations[SIM_MUT_MAX] = {
+	"none", "stale-read", "early-ack", "skip-apply", "forget-vote"
 };
 
 static void
@@ -94,6 +111,7 @@ sim_init(struct sim *s, uint64_t seed, const struct sim_opts *o, int nnodes,
 	s->steps = o->steps;
 	s->verbose = o->verbose;
 	s->unsynced_snap = o->unsynced_snap;
+	s->mutation = o->mutation;
 	s->bench = bench;
 	s->rng.s = seed * 0x2545f4914f6cdd1dULL + 0x1234567;
 	sim_net_init(&s->net);
@@ -368,11 +386,21 @@ static void
 sim_reap(struct sim *s)
 {
 	struct raft_conf_state cs;
+	struct raft_status st;
 	struct sim_conf c;
 	struct sim_node *l = sim_leader(s), *n;
 	int i;
 
 	if (l == NULL)
+		return;
+	/*
+	 * Only when no conf change is in flight, and the leader committed
+	 * in its own term: a proposal adding a peer that is not in its log
+	 * by then can never commit.
+	 */
+	raft_status(l->r, &st);
+	if (st.pending_conf_index > st.applied ||
+	    raft_term_at(l->r, st.hs.commit) != st.hs.term)
 		return;
 	memset(&c, 0, sizeof(c));
 	raft_conf_state(l->r, &cs);
@@ -501,6 +529,12 @@ sim_issue(struct sim *s, int ci)
 		h->expect = sim_chance(&s->rng, 700) ? c->seen[h->key] :
 		    s->hist[sim_below(&s->rng, s->nhist)].value;
 	h->invoke = sim_time(s);
+	if (h->type == SIM_OP_GET && s->mutation == SIM_MUT_STALE_READ) {
+		n = sim_random_up(s);
+		h->result = n->kv[h->key];
+		h->ret = sim_time(s);
+		return;
+	}
 	if (h->type == SIM_OP_GET) {
 		sim_put64(ctx, ci);
 		sim_put64(ctx + 8, h->opid);
@@ -525,6 +559,11 @@ sim_issue(struct sim *s, int ci)
 	if (rc != 0) {
 		/* Refused for sure: it never happened. */
 		s->nhist--;
+		return;
+	}
+	if (s->mutation == SIM_MUT_EARLY_ACK && (h->type == SIM_OP_PUT ||
+	    h->type == SIM_OP_DEL)) {
+		h->ret = sim_time(s);
 		return;
 	}
 	c->busy = 1;
@@ -567,8 +606,14 @@ sim_step(struct sim *s)
 		    !s->cut[sim_slot(s, from)][sim_slot(s, to)])) {
 			s->net.delivered++;
 			sim_node_deliver(s, to, &m);
-		} else
+		} else {
 			s->net.dropped++;
+			/* The transport learns a snapshot did not get
+			 * through, and says so. */
+			if (m.type == RAFT_MSG_SNAPSHOT && from != NULL &&
+			    from->up)
+				raft_report_snapshot(from->r, m.to, 1);
+		}
 		buf_free(&m.wire);
 	}
 	sim_clients(s);
@@ -589,6 +634,7 @@ sim_converged(struct sim *s, struct buf *why)
 {
 	struct raft_conf_state cs;
 	struct raft_status st;
+	struct raft_progress_info pi;
 	struct sim_conf c;
 	struct sim_node *l = sim_leader(s), *n;
 	int i, ok = 1;
@@ -616,6 +662,12 @@ sim_converged(struct sim *s, struct buf *why)
 			continue;
 		buf_printf(why, "; node %" PRIu64 " %s applied %" PRIu64,
 		    n->id, n->up ? "up" : "down", n->applied);
+		if (raft_progress(l->r, n->id, &pi) == 0)
+			buf_printf(why, " (progress: match %" PRIu64 " next %"
+			    PRIu64 " state %d%s inflight %zu snapshot %" PRIu64
+			    ")", pi.match, pi.next, pi.state,
+			    pi.recent_active ? " active" : "", pi.inflight,
+			    pi.pending_snapshot);
 		if (!n->up || n->applied != l->applied)
 			ok = 0;
 	}
@@ -765,7 +817,8 @@ struct sim_totals {
 };
 
 static int
-sim_run(uint64_t seed, const struct sim_opts *o, struct sim_totals *t)
+sim_run(uint64_t seed, const struct sim_opts *o, struct sim_totals *t,
+    struct buf *why)
 {
 	struct sim s;
 	uint64_t steps = o->steps;
@@ -799,15 +852,51 @@ sim_run(uint64_t seed, const struct sim_opts *o, struct sim_totals *t)
 	if (o->tap)
 		ok(!failed, "seed %" PRIu64 ": %d nodes, %" PRIu64 " steps, %zu "
 		    "ops", seed, nnodes, steps, s.nhist);
-	if (failed) {
+	if (failed && why != NULL)
+		buf_printf(why, "seed %" PRIu64 " step %" PRIu64 ": %s", seed,
+		    s.step - 1, s.why.data);
+	if (failed && !o->silent) {
 		fprintf(stderr, "raft_sim: seed %" PRIu64 " (%d nodes) failed "
 		    "at step %" PRIu64 ": %s\nreplay: raft_sim -s %" PRIu64
-		    " -n %" PRIu64 " -N %d%s -v\n", seed, nnodes, s.step - 1,
-		    s.why.data, seed, steps, nnodes,
-		    o->unsynced_snap ? " -U" : "");
+		    " -n %" PRIu64 " -N %d%s%s%s -v\n", seed, nnodes,
+		    s.step - 1, s.why.data, seed, steps, nnodes,
+		    o->unsynced_snap ? " -U" : "", o->mutation ? " -M " : "",
+		    o->mutation ? sim_mutations[o->mutation] : "");
 	}
 	sim_destroy(&s);
 	return failed;
+}
+
+/*
+ * The checks can fail: plant each bug and expect a seed to catch it.
+ * Short runs over the node counts, as TAP tests.
+ */
+static void
+sim_selfcheck(const struct sim_opts *base)
+{
+	struct sim_opts o = *base;
+	struct sim_totals t;
+	struct buf why = BUF_INIT;
+	uint64_t seed;
+	int m, caught;
+
+	o.silent = 1;
+	o.tap = 0;
+	o.steps = 3000;
+	for (m = 1; m < SIM_MUT_MAX; m++) {
+		if (m == SIM_MUT_FORGET_VOTE)
+			continue;	/* too rare to catch in a few seeds */
+		o.mutation = m;
+		caught = 0;
+		buf_reset(&why);
+		for (seed = 1; seed <= 30 && !caught; seed++) {
+			memset(&t, 0, sizeof(t));
+			caught = sim_run(seed, &o, &t, &why);
+		}
+		ok(caught, "planted bug '%s' is caught: %s", sim_mutations[m],
+		    caught ? (char *)why.data : "no seed failed");
+	}
+	buf_free(&why);
 }
 
 static double
@@ -881,19 +970,19 @@ main(int argc, char *argv[])
 	const char *errstr;
 	uint64_t seed = 0, count = 1, i;
 	long long secs = 0;
-	int ch, quiet = 0, bench = 0, seeded = 0;
+	int ch, quiet = 0, bench = 0, seeded = 0, selfcheck = 0;
 	double start;
 
 	log_init("raft_sim", LOG_LEVEL_WARN, 0);
 	memset(&o, 0, sizeof(o));
 	o.steps = 10000;
-	while ((ch = getopt(argc, argv, "bc:d:N:n:qs:TUv")) != -1) {
+	while ((ch = getopt(argc, argv, "bc:d:KM:N:n:qs:TUv")) != -1) {
 		switch (ch) {
 		case 'b':
 			bench = 1;
 			break;
 		case 'c':
-			count = strtonum(optarg, 1, LLONG_MAX, &errstr);
+			count = strtonum(optarg, 0, LLONG_MAX, &errstr);
 			if (errstr != NULL)
 				errx(2, "count '%s' is %s", optarg, errstr);
 			break;
@@ -901,6 +990,16 @@ main(int argc, char *argv[])
 			secs = strtonum(optarg, 1, LLONG_MAX, &errstr);
 			if (errstr != NULL)
 				errx(2, "duration '%s' is %s", optarg, errstr);
+			break;
+		case 'K':
+			selfcheck = 1;
+			break;
+		case 'M':
+			for (i = 1; i < SIM_MUT_MAX; i++)
+				if (strcmp(optarg, sim_mutations[i]) == 0)
+					o.mutation = i;
+			if (o.mutation == 0)
+				errx(2, "unknown mutation '%s'", optarg);
 			break;
 		case 'N':
 			o.nnodes = strtonum(optarg, 3, SIM_MAXNODES, &errstr);
@@ -945,11 +1044,13 @@ main(int argc, char *argv[])
 	memset(&t, 0, sizeof(t));
 	start = sim_clock();
 	if (o.tap && secs == 0)
-		plan((int)count);
+		plan((int)count + (selfcheck ? SIM_MUT_MAX - 2 : 0));
+	if (selfcheck)
+		sim_selfcheck(&o);
 	for (i = 0; secs > 0 || i < count; i++) {
 		if (secs > 0 && sim_clock() - start > secs)
 			break;
-		sim_run(seed + i, &o, &t);
+		sim_run(seed + i, &o, &t, NULL);
 	}
 	if (!quiet)
 		fprintf(o.tap ? stdout : stderr, "%sraft_sim: seeds %" PRIu64

@@ -153,6 +153,16 @@ int sim_net_pop(struct sim_net *, uint64_t now, struct sim_msg *m);
 #define SIM_CLIENTS	5
 #define SIM_MAXREADS	32
 
+/* Bugs planted in the simulator to show its checks catch them. */
+enum {
+	SIM_MUT_NONE,
+	SIM_MUT_STALE_READ,	/* serve reads at once, from any node */
+	SIM_MUT_EARLY_ACK,	/* acknowledge writes when proposed */
+	SIM_MUT_SKIP_APPLY,	/* node 2 skips some writes */
+	SIM_MUT_FORGET_VOTE,	/* a crash forgets the vote */
+	SIM_MUT_MAX
+};
+
 /* An entry's payload: one client operation (little-endian fields). */
 enum { SIM_OP_PUT = 1, SIM_OP_GET, SIM_OP_DEL, SIM_OP_CAS };
 #define SIM_OPSIZE	32
@@ -241,6 +251,7 @@ struct sim {
 	int verbose;
 	int bench;
 	int unsynced_snap;	/* snapshots do not sync the hard state */
+	int mutation;		/* SIM_MUT_*: a planted bug, for -K */
 	struct sim_rng rng;
 	uint64_t step;
 	uint64_t now;		/* event clock of the client history */

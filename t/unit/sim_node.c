@@ -211,6 +211,8 @@ sim_node_crash(struct sim *s, struct sim_node *n)
 		n->down_until = s->step + 5;
 	n->nreads = 0;
 	sim_store_crash(&n->st);
+	if (s->mutation == SIM_MUT_FORGET_VOTE)
+		n->st.hs.vote = n->st.hs_synced.vote = RAFT_NONE;
 	sim_store_conf_free(&n->conf);
 	sim_trace(s, "node %" PRIu64 " crashes", n->id);
 }
@@ -270,6 +272,9 @@ sim_node_apply_op(struct sim *s, struct sim_node *n,
 		return;
 	n->last_op[client] = opid;
 	prev = n->kv[key];
+	if (s->mutation == SIM_MUT_SKIP_APPLY && n->id == 2 &&
+	    e->index % 37 == 0)
+		return;
 	switch (type) {
 	case SIM_OP_PUT:
 		n->kv[key] = value;
