@@ -1919,7 +1919,7 @@ raft_memsize(const struct raft *r)
 {
 	size_t sz, i;
 
-	sz = raftlog_memsize(r->log) + raftconf_memsize(r->conf);
+	sz = sizeof(*r) + raftlog_memsize(r->log) + raftconf_memsize(r->conf);
 	sz += r->capmsgs * (sizeof(*r->msgs) + sizeof(*r->own));
 	for (i = 0; i < r->nmsgs; i++)
 		sz += raftents_memsize(&r->own[i].ents) +

@@ -484,7 +484,7 @@ void raft_conf_state(const struct raft *, struct raft_conf_state *);
 /* Term of the entry at index in the whole log; 0 when unknown. */
 uint64_t raft_term_at(const struct raft *, uint64_t index);
 
-/* Bytes the group holds on the heap beyond sizeof (for memory reports). */
+/* Bytes the group holds on the heap, itself included (memory reports). */
 size_t raft_memsize(const struct raft *);
 
 const char *raft_role_name(int role);

@@ -1289,6 +1289,25 @@ test_new_validation(void)
 	raft_free(r);
 }
 
+static void
+test_idle_memory(void)
+{
+	struct raft_config c = cfg();
+	struct raftnet *net;
+	size_t sz;
+
+	c.check_quorum = 1;
+	c.pre_vote = 1;
+	net = raftnet_new(3, 3, &c);
+	raftnet_tick_all(net, 30);
+	raftnet_propose(net, raftnet_leader(net), "x");
+	raftnet_tick_all(net, 30);
+	sz = raft_memsize(raftnet_raft(net, raftnet_leader(net) % 3 + 1));
+	ok(sz < 2048, "memory: an idle follower group holds %zu bytes (< 2 KiB)",
+	    sz);
+	raftnet_free(net);
+}
+
 int
 main(void)
 {
@@ -1344,5 +1363,6 @@ main(void)
 	test_max_committed_per_ready();
 	test_async_apply();
 	test_new_validation();
+	test_idle_memory();
 	return done_testing();
 }
