@@ -54,6 +54,7 @@ LIB_SRCS = \
 	libcommon/xmalloc.c
 
 PDD_SRCS = \
+	cmd/pdd/cluster.c \
 	cmd/pdd/main.c \
 	cmd/pdd/meta.c \
 	cmd/pdd/service.c \
@@ -188,6 +189,25 @@ fuzz:
 		    build/fuzz/corpus-$${f##*/} || exit 1; done
 	@echo "fuzz: no crashes"
 
+# Random seeds of the Raft simulator for SIMTIME seconds (make check runs
+# seeds 1..200); each failing seed prints the command that replays it.
+SIMTIME ?= 1800
+sim-campaign:
+	$(MAKE) O=build/check SANITIZE=1 build/check/t/raft_sim
+	build/check/t/raft_sim -d $(SIMTIME) -n 20000
+
+# The KV kill -9 test at length (make check runs 100 cycles).
+KV_CYCLES ?= 2000
+crash-campaign-kv:
+	$(MAKE) O=build/check SANITIZE=1 build/check/t/kv_crash
+	build/check/t/kv_crash -c $(KV_CYCLES) -t 80
+
+# The WAL kill -9 test at length (make check runs 100 cycles).
+WAL_CYCLES ?= 2000
+crash-campaign-wal:
+	$(MAKE) O=build/check SANITIZE=1 build/check/t/wal_crash
+	build/check/t/wal_crash -n $(WAL_CYCLES)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin
@@ -198,7 +218,8 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all tests deps check lint fuzz fuzzers install clean playground
+.PHONY: all tests deps check lint fuzz fuzzers install clean playground \
+	crash-campaign-kv crash-campaign-wal sim-campaign
 .SECONDARY:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
