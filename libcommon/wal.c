@@ -40,6 +40,7 @@
 #define WAL_BATCH_MAGIC	0x57414c42u	/* "WALB" */
 #define WAL_VERSION	1
 #define WAL_MAX_BATCH	0xf0000000u
+#define WAL_ZERO_AHEAD	(1u << 20)	/* WAL_PREALLOC_ZERO */
 
 enum {
 	REC_ENTRY = 1,
@@ -80,6 +81,7 @@ struct wal_seg {
 	int fd;
 	char *path;
 	uint64_t end;		/* end of the batches written */
+	uint64_t zend;		/* end of the zeroes written ahead */
 	uint64_t refs;		/* live entries and current records */
 };
 
@@ -264,7 +266,8 @@ wal_seg_create(struct wal *w, uint64_t num)
 		goto fail;
 	}
 	/* fallocate, not posix_fallocate: never write the zeroes ourselves. */
-	if (w->prealloc && fallocate(fd, 0, 0, w->segsize) == -1) {
+	if (w->prealloc == WAL_PREALLOC_FALLOCATE &&
+	    fallocate(fd, 0, 0, w->segsize) == -1) {
 		e = errno;
 		if (e != EOPNOTSUPP && e != ENOSYS) {
 			log_setreason("cannot allocate %" PRIu64
@@ -272,7 +275,7 @@ wal_seg_create(struct wal *w, uint64_t num)
 			    strerror(e));
 			goto failfd;
 		}
-		w->prealloc = 0;
+		w->prealloc = WAL_PREALLOC_NONE;
 	}
 	wal_put_seghdr(h, num, w->seq);
 	if (wal_pwrite(tmp, fd, h, sizeof(h), 0) == -1)
@@ -289,6 +292,7 @@ wal_seg_create(struct wal *w, uint64_t num)
 	w->segs[w->nsegs].fd = fd;
 	w->segs[w->nsegs].path = path;
 	w->segs[w->nsegs].end = WAL_SEG_HDR;
+	w->segs[w->nsegs].zend = WAL_SEG_HDR;
 	w->segs[w->nsegs].refs = 0;
 	w->nsegs++;
 	return 0;
@@ -640,6 +644,32 @@ wal_rotate(struct wal *w)
 	}
 }
 
+/*
+ * Keeps zeroes written (and synced with this batch) up to WAL_ZERO_AHEAD
+ * past the batch ending at end, so later batches overwrite allocated
+ * blocks.  A failure only costs speed.
+ */
+static void
+wal_zero_ahead(struct wal *w, struct wal_seg *s, uint64_t end)
+{
+	static const uint8_t zero[64 << 10];
+	uint64_t at, to;
+	size_t n;
+
+	if (s->zend > end + WAL_ZERO_AHEAD / 2)
+		return;
+	at = s->zend > end ? s->zend : end;
+	to = end + WAL_ZERO_AHEAD;
+	if (to > w->segsize)
+		to = w->segsize;
+	for (; at < to; at += n) {
+		n = to - at < sizeof(zero) ? to - at : sizeof(zero);
+		if (wal_pwrite(s->path, s->fd, zero, n, at) == -1)
+			break;
+	}
+	s->zend = at;
+}
+
 static int
 wal_sync_locked(struct wal *w)
 {
@@ -659,6 +689,8 @@ wal_sync_locked(struct wal *w)
 	codec_put_u32be(h, crc32c(0, h + 4, WAL_BATCH_HDR - 4));
 	if (wal_pwrite(s->path, s->fd, h, w->stage.len, s->end) == -1)
 		return -1;
+	if (w->prealloc == WAL_PREALLOC_ZERO)
+		wal_zero_ahead(w, s, s->end + w->stage.len);
 	wal_fsync(s->path, s->fd, 0);
 	off = s->end;
 	s->end += w->stage.len;
@@ -979,6 +1011,7 @@ wal_replay_seg(struct wal *w, struct wal_seg *s, int first, int last,
 		pos += WAL_BATCH_HDR + plen;
 	}
 	s->end = pos;
+	s->zend = size;
 	if (*cut != UINT64_MAX)
 		w->st.truncated_tail = (dirty > skip ? dirty : skip) - pos;
 	r = 0;
@@ -996,8 +1029,9 @@ wal_cut(struct wal *w, struct wal_seg *s)
 		    strerror(errno));
 		return -1;
 	}
-	if (w->prealloc && s->end < w->segsize)
+	if (w->prealloc == WAL_PREALLOC_FALLOCATE && s->end < w->segsize)
 		(void)fallocate(s->fd, 0, s->end, w->segsize - s->end);
+	s->zend = s->end;
 	wal_fsync(s->path, s->fd, 0);
 	return 0;
 }
@@ -1132,7 +1166,7 @@ wal_open(const char *dir, const struct wal_opts *opts)
 	    WAL_SEGMENT_SIZE;
 	w->cachesize = opts && opts->cache_size ? opts->cache_size :
 	    WAL_CACHE_SIZE;
-	w->prealloc = opts && opts->prealloc;
+	w->prealloc = opts ? opts->prealloc : WAL_PREALLOC_NONE;
 	w->seq = 1;
 	wal_stage_reset(w);
 	if ((w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {

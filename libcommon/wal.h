@@ -58,15 +58,25 @@ struct wal;
 #define WAL_MAX_ENTRY		(64u << 20)	/* data of one entry */
 
 /*
- * Zeroed fields take the defaults above.  prealloc fallocates each new
- * segment; it is off by default because on ext4 the conversion of
- * unwritten extents costs a journal commit per fdatasync, which made
- * single-entry syncs 4 times slower here than plain appending.
+ * How a segment gets its space.  Appending grows the file with every
+ * batch, so each fdatasync also commits the new size.  fallocate reserves
+ * the whole segment, but on ext4 each fdatasync then commits the
+ * conversion of unwritten extents, which was slower here.  ZERO writes
+ * zeroes a little ahead of the batches, so most batches overwrite blocks
+ * that are already allocated and written and their fdatasync writes data
+ * only, at the price of writing the log twice.
  */
+enum wal_prealloc {
+	WAL_PREALLOC_NONE,
+	WAL_PREALLOC_FALLOCATE,
+	WAL_PREALLOC_ZERO
+};
+
+/* Zeroed fields take the defaults above. */
 struct wal_opts {
 	uint64_t segment_size;
 	uint64_t cache_size;		/* recent batches kept in memory */
-	int prealloc;
+	int prealloc;			/* enum wal_prealloc */
 };
 
 /* One entry; data is borrowed (valid only during the call). */

@@ -217,10 +217,12 @@ main(int argc, char **argv)
 	bare(2);
 	run("100 B x 1 per sync", 100, 1, 0);
 	run("100 B x 1 per sync, fallocated", 100, 1, 1);
+	run("100 B x 1 per sync, zeroed ahead", 100, 1, 2);
 	run("100 B x 16 per sync", 100, 16, 0);
 	run("100 B x 256 per sync", 100, 256, 0);
 	run("64 KiB x 1 per sync", 65536, 1, 0);
 	run("64 KiB x 16 per sync", 65536, 16, 0);
+	run("64 KiB x 16 per sync, zeroed ahead", 65536, 16, 2);
 	recovery();
 	rmwal();
 	return 0;

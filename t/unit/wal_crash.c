@@ -71,7 +71,7 @@ struct model {
 
 static char dir[256];
 static uint64_t rng;
-static int prealloc;		/* every other cycle: fallocated segments */
+static int prealloc;		/* the three ways in turn */
 
 static uint64_t
 mix(uint64_t x)
@@ -687,7 +687,7 @@ main(int argc, char **argv)
 	rng = tap_seed();
 	for (c = 0; c < cycles && fails == 0; c++) {
 		seed = tap_rand();
-		prealloc = c & 1;
+		prealloc = c % 3;
 		if (pipe(fds) == -1) {
 			perror("pipe");
 			return 1;

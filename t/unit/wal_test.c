@@ -24,7 +24,7 @@
 
 static char tmpdir[64];
 static char waldir[128];
-static int prealloc;		/* fallocate segments */
+static int prealloc;		/* enum wal_prealloc */
 static int expect_fail;		/* fault tests: quiet about refusals */
 
 static void
@@ -985,9 +985,10 @@ main(int argc, char **argv)
 	snprintf(waldir, sizeof(waldir), "%s/wal", tmpdir);
 	if (faults) {
 		expect_fail = 1;
-		for (prealloc = 0; prealloc < 2; prealloc++) {
-			diag("segments %spreallocated", prealloc ? "" :
-			    "not ");
+		for (prealloc = 0; prealloc < 3; prealloc++) {
+			diag("segment space: %s", prealloc == 0 ?
+			    "appended" : prealloc == 1 ? "fallocated" :
+			    "zeroed ahead");
 			test_torn_tail();
 			test_damaged_segments();
 			test_write_errors();
@@ -995,9 +996,10 @@ main(int argc, char **argv)
 		test_sync_fatal();
 	} else {
 		test_crc32c();
-		for (prealloc = 0; prealloc < 2; prealloc++) {
-			diag("segments %spreallocated", prealloc ? "" :
-			    "not ");
+		for (prealloc = 0; prealloc < 3; prealloc++) {
+			diag("segment space: %s", prealloc == 0 ?
+			    "appended" : prealloc == 1 ? "fallocated" :
+			    "zeroed ahead");
 			test_basic();
 			test_limits_and_payloads();
 			test_conflicts();
