@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -606,6 +607,62 @@ test_lock(void)
 	wal_close(w);
 }
 
+struct reader {
+	struct wal *w;
+	_Atomic int stop;
+	int bad;
+	long reads;
+};
+
+static void *
+reader_main(void *arg)
+{
+	struct reader *r = arg;
+	struct limit l;
+	uint64_t first, last, term;
+	int n;
+
+	while (!r->stop) {
+		first = wal_first_index(r->w, 1);
+		last = wal_last_index(r->w, 1);
+		if (last < first)
+			continue;
+		memset(&l, 0, sizeof(l));
+		n = wal_entries(r->w, 1, first, last + 1, 4096, limit_fn, &l);
+		/* Compaction may overtake us; a wrong answer may not. */
+		if (n == -1 || n == WAL_UNAVAILABLE)
+			r->bad++;
+		if (wal_term(r->w, 1, last, &term) == 0 && term != 1)
+			r->bad++;
+		r->reads++;
+	}
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	struct reader r = { NULL, 0, 0, 0 };
+	pthread_t t;
+	uint64_t i;
+
+	fresh();
+	r.w = open_wal(64 << 10, 8 << 10);
+	pthread_create(&t, NULL, reader_main, &r);
+	for (i = 0; i < 300; i++) {
+		append(r.w, 1, i * 10 + 1, i * 10 + 11, 1);
+		wal_sync(r.w);
+		if (i > 10)
+			wal_compact(r.w, 1, (i - 10) * 10);
+	}
+	r.stop = 1;
+	pthread_join(t, NULL);
+	ok(r.bad == 0 && r.reads > 0, "a reader thread beside appends, "
+	    "syncs and compactions sees only whole answers (%ld reads)",
+	    r.reads);
+	wal_close(r.w);
+}
+
 /* Fault tests. */
 
 struct fault {
@@ -1007,6 +1064,7 @@ main(int argc, char **argv)
 			test_segments();
 		}
 		test_lock();
+		test_threads();
 	}
 	rmtree(tmpdir);
 	return done_testing();
