@@ -51,7 +51,7 @@ struct raft {
 	uint64_t request_snapshot;	/* follower: asked the leader */
 	uint64_t rng;
 	uint64_t hb_seq;		/* heartbeat rounds sent */
-	uint64_t ticks;			/* leader: ticks since elected, from 1 */
+	uint64_t ticks;			/* leader: ticks in office, from 1 */
 	uint64_t round_tick[ROUNDS];	/* send tick of recent rounds */
 
 	struct raftlog *log;

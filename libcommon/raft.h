@@ -9,7 +9,7 @@
  *	raft_propose()		and the other requests below
  *	while (raft_has_ready(r)) {
  *		raft_ready(r, &rd);
- *		persist rd.snapshot, rd.entries and rd.hs (fsync if rd.must_sync)
+ *		persist rd.snapshot, rd.entries, rd.hs (fsync: rd.must_sync)
  *		send rd.msgs
  *		apply rd.committed, hand out rd.read_states
  *		raft_advance(r, &rd);

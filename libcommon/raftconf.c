@@ -446,7 +446,8 @@ plan_change(const struct raftconf *c, const struct raft_conf_change *cc,
 				m[i].flags |= RAFTCONF_VOTER_OUT;
 		members_apply(m, n, cc);
 		*joint = 1;
-		*auto_leave = cc->transition != RAFT_CC_TRANSITION_JOINT_EXPLICIT;
+		*auto_leave =
+		    cc->transition != RAFT_CC_TRANSITION_JOINT_EXPLICIT;
 	} else {
 		before = *n;
 		oldflags = xmalloc(before + 1);

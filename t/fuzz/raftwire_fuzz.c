@@ -19,7 +19,8 @@ same_entries(const struct raft_msg *a, const struct raft_msg *b)
 	if (a->n_entries != b->n_entries)
 		return 0;
 	for (i = 0; i < a->n_entries; i++) {
-		const struct raft_entry *x = &a->entries[i], *y = &b->entries[i];
+		const struct raft_entry *x = &a->entries[i];
+		const struct raft_entry *y = &b->entries[i];
 
 		if (x->term != y->term || x->index != y->index ||
 		    x->type != y->type || x->len != y->len ||

@@ -127,7 +127,8 @@ test_learner_replication(void)
 
 	is_int(raftnet_role(net, 1), RAFT_LEADER, "learners: two voters elect");
 	raftnet_propose(net, 1, "a");
-	ok(raftnet_same_applied(net, 1, 3) && raftnet_node(net, 3)->napplied == 1,
+	ok(raftnet_same_applied(net, 1, 3) &&
+	    raftnet_node(net, 3)->napplied == 1,
 	    "learners: a learner receives and applies entries");
 	ok(raft_progress(raftnet_raft(net, 1), 3, &pi) == 0 && pi.learner,
 	    "learners: the leader tracks the learner's progress as a learner");
@@ -143,7 +144,8 @@ test_learner_ack_not_counted(void)
 	raftnet_cut(net, 1, 2);
 	c = raftnet_commit(net, 1);
 	raftnet_propose(net, 1, "a");
-	is_int(raftnet_last(net, 3), c + 1, "learners: the learner has the entry");
+	is_int(raftnet_last(net, 3), c + 1,
+	    "learners: the learner has the entry");
 	is_int(raftnet_commit(net, 1), c,
 	    "learners: a learner's acknowledgement does not commit");
 	raftnet_free(net);
@@ -345,7 +347,8 @@ test_forwarded_conf_change(void)
 
 	is_int(raftnet_conf_change(net, 2, RAFT_CC_ADD_LEARNER, 4), 0,
 	    "conf change: a follower forwards a conf change to the leader");
-	ok(is_learner(net, 1, 4), "conf change: the forwarded change is applied");
+	ok(is_learner(net, 1, 4),
+	    "conf change: the forwarded change is applied");
 	raftnet_free(net);
 }
 
@@ -391,7 +394,8 @@ test_conf_apply_errors(void)
 	struct raft_conf_change cc;
 
 	is_int(raft_apply_conf_change_entry(raftnet_raft(net, 1), &e, NULL),
-	    RAFT_ERR_INVALID, "conf change: a normal entry is not a conf change");
+	    RAFT_ERR_INVALID,
+	    "conf change: a normal entry is not a conf change");
 	memset(&cc, 0, sizeof(cc));
 	cc.changes = ch;
 	cc.n_changes = 3;
@@ -451,7 +455,8 @@ test_joint_explicit(void)
 	is_int(change2(net, 1, RAFT_CC_TRANSITION_JOINT_EXPLICIT,
 	    RAFT_CC_ADD_NODE, 4, RAFT_CC_REMOVE_NODE, 3), 0,
 	    "joint: an explicit joint change is taken");
-	ok(joint(net, 1) && joint(net, 2), "joint: an explicit joint config stays");
+	ok(joint(net, 1) && joint(net, 2),
+	    "joint: an explicit joint config stays");
 	raft_conf_state(raftnet_raft(net, 1), &cs);
 	ok(cs.n_voters_outgoing == 3 && has_id(cs.voters, cs.n_voters, 4) &&
 	    !has_id(cs.voters, cs.n_voters, 3),
@@ -459,7 +464,8 @@ test_joint_explicit(void)
 	is_int(change2(net, 1, RAFT_CC_TRANSITION_JOINT_EXPLICIT,
 	    RAFT_CC_ADD_LEARNER, 3, 0, 0), RAFT_ERR_CONF_PENDING,
 	    "joint: entering a joint config from a joint config is refused");
-	is_int(leave_joint(net, 1), 0, "joint: an empty change leaves the joint "
+	is_int(leave_joint(net, 1), 0,
+	    "joint: an empty change leaves the joint "
 	    "config");
 	ok(!joint(net, 1) && !joint(net, 4) && !is_voter(net, 1, 3) &&
 	    is_voter(net, 1, 4), "joint: the group ends in the new config");
@@ -510,7 +516,8 @@ test_joint_commit_needs_both(void)
 	raftnet_tick_all(net, 2);
 	is_int(raftnet_commit(net, 1), c + 1,
 	    "joint: an entry held by majorities of both configs commits");
-	is_int(raftnet_last(net, 2), c + 2, "joint: the old config has entry b");
+	is_int(raftnet_last(net, 2), c + 2,
+	    "joint: the old config has entry b");
 	is_int(raftnet_commit(net, 1), c + 1,
 	    "joint: a majority of the old config alone does not commit b");
 	raftnet_heal(net);
@@ -529,7 +536,8 @@ test_joint_election_needs_both(void)
 	change2(net, 1, RAFT_CC_TRANSITION_JOINT_EXPLICIT, RAFT_CC_ADD_NODE, 4,
 	    RAFT_CC_ADD_NODE, 5);
 	raftnet_tick(net, 1, 1);
-	ok(joint(net, 4), "joint: new voters learn the joint config from the log");
+	ok(joint(net, 4),
+	    "joint: new voters learn the joint config from the log");
 	raftnet_crash(net, 1);
 	raftnet_isolate(net, 3);
 	raftnet_campaign(net, 4);

@@ -72,17 +72,16 @@ test_probe_state(void)
 	raft_campaign(raftnet_raft(net, 1));
 	raftnet_run(net);
 	while (raftnet_find(net, RAFT_MSG_VOTE, 0, 0) >= 0)
-		raftnet_deliver(net, (size_t)raftnet_find(net, RAFT_MSG_VOTE, 0, 0));
+		raftnet_deliver_first(net, RAFT_MSG_VOTE, 0, 0);
 	while (raftnet_find(net, RAFT_MSG_VOTE_RESP, 0, 0) >= 0)
-		raftnet_deliver(net,
-		    (size_t)raftnet_find(net, RAFT_MSG_VOTE_RESP, 0, 0));
+		raftnet_deliver_first(net, RAFT_MSG_VOTE_RESP, 0, 0);
 	is_int(progress(net, 2).state, RAFT_PROGRESS_PROBE,
 	    "flow: a new leader probes each follower");
 	propose_held(net, 3, "p");
 	is_int(pending_to(net, RAFT_MSG_APPEND, 2), 1,
 	    "flow: a probed follower gets one append until it answers");
-	raftnet_deliver(net, (size_t)raftnet_find(net, RAFT_MSG_APPEND, 1, 2));
-	raftnet_deliver(net, (size_t)raftnet_find(net, RAFT_MSG_APPEND_RESP, 2, 1));
+	raftnet_deliver_first(net, RAFT_MSG_APPEND, 1, 2);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND_RESP, 2, 1);
 	is_int(progress(net, 2).state, RAFT_PROGRESS_REPLICATE,
 	    "flow: an acknowledged probe moves the follower to replicate");
 	is_int(progress(net, 2).match, raftnet_last(net, 1) - 3,
@@ -131,7 +130,7 @@ test_inflight_window(void)
 	is_int(progress(net, 2).inflight, 3, "flow: the window is full");
 	i = raftnet_find(net, RAFT_MSG_APPEND, 1, 2);
 	raftnet_deliver(net, (size_t)i);
-	raftnet_deliver(net, (size_t)raftnet_find(net, RAFT_MSG_APPEND_RESP, 2, 1));
+	raftnet_deliver_first(net, RAFT_MSG_APPEND_RESP, 2, 1);
 	is_int(pending_to(net, RAFT_MSG_APPEND, 2), 3,
 	    "flow: an acknowledgement frees a slot for the held entries");
 	raftnet_free(net);
@@ -149,13 +148,13 @@ test_inflight_heartbeat_frees(void)
 	propose_held(net, 3, "x");
 	propose_held(net, 1, "y");
 	propose_held(net, 1, "z");
-	is_int(pending_to(net, RAFT_MSG_APPEND, 2), 2, "flow: the window of 2 is full");
+	is_int(pending_to(net, RAFT_MSG_APPEND, 2), 2,
+	    "flow: the window of 2 is full");
 	raftnet_clear(net);	/* the appends are lost */
 	raft_tick(raftnet_raft(net, 1));
 	raftnet_run(net);
-	raftnet_deliver(net, (size_t)raftnet_find(net, RAFT_MSG_HEARTBEAT, 1, 2));
-	raftnet_deliver(net,
-	    (size_t)raftnet_find(net, RAFT_MSG_HEARTBEAT_RESP, 2, 1));
+	raftnet_deliver_first(net, RAFT_MSG_HEARTBEAT, 1, 2);
+	raftnet_deliver_first(net, RAFT_MSG_HEARTBEAT_RESP, 2, 1);
 	ok(raftnet_find(net, RAFT_MSG_APPEND, 1, 2) >= 0,
 	    "flow: a heartbeat response frees a slot of a full window");
 	net->hold = 0;
@@ -183,7 +182,8 @@ test_inflight_bytes(void)
 	    "flow: max_inflight_bytes closes the window once exceeded");
 	net->hold = 0;
 	raftnet_run(net);
-	ok(raftnet_same_applied(net, 1, 2) && raftnet_node(net, 2)->napplied == 4,
+	ok(raftnet_same_applied(net, 1, 2) &&
+	    raftnet_node(net, 2)->napplied == 4,
 	    "flow: everything is delivered as the window drains");
 	raftnet_free(net);
 }
@@ -207,7 +207,8 @@ test_max_size_per_msg(void)
 	raftnet_tick_all(net, 3);
 	ok(net->max_append_bytes <= 10 && net->max_append_ents == 2,
 	    "flow: an append carries at most max_size_per_msg bytes");
-	ok(raftnet_same_applied(net, 1, 3), "flow: the follower still catches up");
+	ok(raftnet_same_applied(net, 1, 3),
+	    "flow: the follower still catches up");
 	memset(big, 'b', sizeof(big));
 	raft_propose(raftnet_raft(net, 1), big, sizeof(big), NULL);
 	raftnet_run(net);
@@ -354,11 +355,12 @@ test_snapshot_sent(void)
 	raftnet_run(net);
 	is_int(pending_to(net, RAFT_MSG_APPEND, 3), 0,
 	    "snapshot: no appends go to a follower receiving a snapshot");
-	raftnet_deliver(net, (size_t)raftnet_find(net, RAFT_MSG_SNAPSHOT, 1, 3));
+	raftnet_deliver_first(net, RAFT_MSG_SNAPSHOT, 1, 3);
 	ok(n3->last.snapshot && n3->last.must_sync && n3->last.n_committed == 0,
 	    "snapshot: the ready hands out the snapshot to persist, alone");
 	is_int(n3->applied, 11, "snapshot: the follower applies the snapshot");
-	is_int(n3->st.snap_index, 11, "snapshot: its storage restarts after it");
+	is_int(n3->st.snap_index, 11,
+	    "snapshot: its storage restarts after it");
 	net->hold = 0;
 	raftnet_run(net);
 	is_int(progress(net, 3).state, RAFT_PROGRESS_REPLICATE,
@@ -452,7 +454,8 @@ test_snapshot_report_success(void)
 	    "snapshot: a finished snapshot probes right after its index");
 	net->hold = 0;
 	raftnet_run(net);
-	ok(raftnet_same_applied(net, 1, 3), "snapshot: the follower then catches up");
+	ok(raftnet_same_applied(net, 1, 3),
+	    "snapshot: the follower then catches up");
 	raftnet_free(net);
 }
 
@@ -517,8 +520,10 @@ test_snapshot_ignored_cases(void)
 	raftwire_msg_free(&m);
 	raftnet_clear(net);
 	send_snap(net, 3, 50, 1, v12, 2);
-	ok(raftnet_last(net, 3) == 2 && raftnet_node(net, 3)->nsnaps_applied == 0,
-	    "snapshot: a snapshot of a membership without this node is ignored");
+	ok(raftnet_last(net, 3) == 2 &&
+	    raftnet_node(net, 3)->nsnaps_applied == 0,
+	    "snapshot: a snapshot of a membership without this node is "
+	    "ignored");
 	raftnet_free(net);
 }
 
@@ -531,11 +536,13 @@ test_snapshot_fast_forward(void)
 
 	net->hold = 1;
 	propose_held(net, 1, "a");
-	raftnet_deliver(net, (size_t)raftnet_find(net, RAFT_MSG_APPEND, 1, 3));
+	raftnet_deliver_first(net, RAFT_MSG_APPEND, 1, 3);
 	is_int(raftnet_commit(net, 3), 1, "node 3 has entry 2 uncommitted");
 	send_snap(net, 3, 2, 1, v123, 3);
-	ok(raftnet_commit(net, 3) == 2 && raftnet_node(net, 3)->nsnaps_applied == 0,
-	    "snapshot: a snapshot matching the log only moves the commit index");
+	ok(raftnet_commit(net, 3) == 2 &&
+	    raftnet_node(net, 3)->nsnaps_applied == 0,
+	    "snapshot: a snapshot matching the log only moves the commit "
+	    "index");
 	raftnet_free(net);
 }
 
@@ -574,10 +581,12 @@ test_restart_after_snapshot(void)
 	raftnet_restart(net, 3);
 	raftnet_propose(net, 1, "after");
 	ok(raftnet_same_applied(net, 1, 3),
-	    "snapshot: a node restarts from its snapshot and keeps replicating");
+	    "snapshot: a node restarts from its snapshot and keeps "
+	    "replicating");
 	raftnet_restart(net, 1);
 	raftnet_tick_all(net, 40);
-	ok(raftnet_leader(net) != 0, "snapshot: a compacted leader restarts and "
+	ok(raftnet_leader(net) != 0,
+	    "snapshot: a compacted leader restarts and "
 	    "the group recovers");
 	raftnet_free(net);
 }

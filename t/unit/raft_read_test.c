@@ -78,7 +78,8 @@ test_read_index(void)
 
 	raftnet_propose(net, 1, "a");
 	is_int(read(net, 1, "r1"), 0, "readindex: the leader takes a read");
-	is_int(nreads(net, 1), 1, "readindex: a read state comes out after a round");
+	is_int(nreads(net, 1), 1,
+	    "readindex: a read state comes out after a round");
 	is_int(read_index(net, 1, 0), 2,
 	    "readindex: the read index is the commit index");
 	is_str(read_ctx(net, 1, 0), "r1", "readindex: the context comes back");
@@ -96,9 +97,8 @@ test_read_waits_for_quorum(void)
 	is_int(nreads(net, 1), 0, "readindex: no read state before the round");
 	is_int(raftnet_count(net, RAFT_MSG_HEARTBEAT), 2,
 	    "readindex: a read starts a heartbeat round at once");
-	raftnet_deliver(net, (size_t)raftnet_find(net, RAFT_MSG_HEARTBEAT, 1, 2));
-	raftnet_deliver(net,
-	    (size_t)raftnet_find(net, RAFT_MSG_HEARTBEAT_RESP, 2, 1));
+	raftnet_deliver_first(net, RAFT_MSG_HEARTBEAT, 1, 2);
+	raftnet_deliver_first(net, RAFT_MSG_HEARTBEAT_RESP, 2, 1);
 	is_int(nreads(net, 1), 1,
 	    "readindex: one echo of two followers makes a quorum of three");
 	raftnet_free(net);
@@ -190,8 +190,7 @@ test_read_old_round_not_enough(void)
 	/* Deliver only the tick's round (round 1) and its echoes. */
 	i = raftnet_find(net, RAFT_MSG_HEARTBEAT, 1, 2);
 	raftnet_deliver(net, (size_t)i);
-	raftnet_deliver(net,
-	    (size_t)raftnet_find(net, RAFT_MSG_HEARTBEAT_RESP, 2, 1));
+	raftnet_deliver_first(net, RAFT_MSG_HEARTBEAT_RESP, 2, 1);
 	is_int(nreads(net, 1), 0,
 	    "readindex: an echo of a round older than the read does not "
 	    "confirm it");
@@ -400,11 +399,13 @@ test_transfer(void)
 	    "transfer: the leader takes a transfer request");
 	raftnet_run(net);
 	ok(raftnet_leader(net) == 2 && raftnet_term(net, 2) == 2,
-	    "transfer: the transferee campaigns at once and leads the next term");
+	    "transfer: the transferee campaigns at once and leads the next "
+	    "term");
 	is_int(raftnet_role(net, 1), RAFT_FOLLOWER, "transfer: the old leader "
 	    "follows");
 	raftnet_propose(net, 2, "b");
-	ok(raftnet_same_applied(net, 1, 2) && raftnet_node(net, 1)->napplied == 2,
+	ok(raftnet_same_applied(net, 1, 2) &&
+	    raftnet_node(net, 1)->napplied == 2,
 	    "transfer: no committed entry is lost");
 	raftnet_free(net);
 }
@@ -430,7 +431,8 @@ test_transfer_catch_up(void)
 	raftnet_run(net);
 	is_int(raftnet_leader(net), 3,
 	    "transfer: TimeoutNow follows once it has the whole log");
-	ok(raftnet_same_applied(net, 1, 3), "transfer: the new leader has it all");
+	ok(raftnet_same_applied(net, 1, 3),
+	    "transfer: the new leader has it all");
 	raftnet_free(net);
 }
 
@@ -481,7 +483,8 @@ test_transfer_forwarded(void)
 	is_int(raft_transfer_leader(raftnet_raft(net, 2), 3), 0,
 	    "transfer: a follower forwards a transfer request");
 	raftnet_run(net);
-	is_int(raftnet_leader(net), 3, "transfer: the forwarded transfer happens");
+	is_int(raftnet_leader(net), 3,
+	    "transfer: the forwarded transfer happens");
 	raftnet_free(net);
 }
 

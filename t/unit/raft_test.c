@@ -54,7 +54,8 @@ test_single_node(void)
 	    "election: a single voter elects itself at once");
 	is_int(raftnet_commit(net, 1), 1,
 	    "election: a single voter commits its empty entry by itself");
-	is_int(raftnet_propose(net, 1, "x"), 0, "a single voter takes a proposal");
+	is_int(raftnet_propose(net, 1, "x"), 0,
+	    "a single voter takes a proposal");
 	is_int(raftnet_node(net, 1)->napplied, 1,
 	    "a single voter applies its own proposal");
 	raftnet_free(net);
@@ -325,9 +326,11 @@ test_heartbeat_keeps_followers(void)
 	raftnet_tick_all(net, 100);
 	is_int(raftnet_leader(net), 1,
 	    "5.2: heartbeats keep followers from campaigning");
-	is_int(raftnet_term(net, 2), 1, "5.2: the term stays while heartbeats flow");
+	is_int(raftnet_term(net, 2), 1,
+	    "5.2: the term stays while heartbeats flow");
 	is_int(net->sent[RAFT_MSG_HEARTBEAT] - hb, 200,
-	    "the leader sends a heartbeat to each follower every heartbeat tick");
+	    "the leader sends a heartbeat to each follower every heartbeat "
+	    "tick");
 	raftnet_free(net);
 }
 
@@ -341,11 +344,13 @@ test_candidate_yields_to_leader(void)
 	raft_campaign(raftnet_raft(net, 2));
 	raftnet_run(net);
 	raftnet_clear(net);
-	is_int(raftnet_role(net, 2), RAFT_CANDIDATE, "node 2 is candidate at term 2");
+	is_int(raftnet_role(net, 2), RAFT_CANDIDATE,
+	    "node 2 is candidate at term 2");
 	step(net, 2, RAFT_MSG_APPEND, 3, 2, 1, 1, 1, 0);
 	is_int(raftnet_role(net, 2), RAFT_FOLLOWER,
 	    "5.2: a candidate that hears from a leader of its term follows it");
-	is_int(raftnet_lead_of(net, 2), 3, "the candidate records the new leader");
+	is_int(raftnet_lead_of(net, 2), 3,
+	    "the candidate records the new leader");
 	raftnet_free(net);
 }
 
@@ -409,7 +414,8 @@ test_five_nodes_two_down(void)
 	ok(raftnet_leader(net) != 0, "five voters elect with two down");
 	raftnet_crash(net, raftnet_leader(net));
 	raftnet_tick_all(net, 100);
-	is_int(raftnet_leader(net), 0, "five voters cannot elect with three down");
+	is_int(raftnet_leader(net), 0,
+	    "five voters cannot elect with three down");
 	raftnet_free(net);
 }
 
@@ -441,7 +447,8 @@ test_old_leader_steps_down(void)
 	raftnet_campaign(net, 2);
 	is_int(raftnet_role(net, 1), RAFT_LEADER,
 	    "an isolated leader still believes it leads");
-	is_int(raftnet_propose(net, 2, "new"), 0, "the new leader takes writes");
+	is_int(raftnet_propose(net, 2, "new"), 0,
+	    "the new leader takes writes");
 	raftnet_heal(net);
 	raftnet_tick_all(net, 3);
 	is_int(raftnet_role(net, 1), RAFT_FOLLOWER,
@@ -560,7 +567,8 @@ test_old_term_commit_rule(void)
 		raftnet_deliver(net, (size_t)i);
 	is_int(raftnet_role(net, 1), RAFT_LEADER, "node 1 leads term 2");
 	raftnet_clear(net);
-	is_int(raftnet_last(net, 1), 3, "its log holds the old entry and a new one");
+	is_int(raftnet_last(net, 1), 3,
+	    "its log holds the old entry and a new one");
 	step(net, 1, RAFT_MSG_APPEND_RESP, 2, 2, 2, 0, 0, 0);
 	is_int(raftnet_commit(net, 1), 1,
 	    "5.4.2: an entry of an older term is not committed by counting "
@@ -584,17 +592,15 @@ test_follower_commit_from_leader(void)
 	/* Replicate to 2 and 3; the leader commits; drop the next appends
 	 * carrying the commit index, so only a heartbeat tells them. */
 	while (raftnet_find(net, RAFT_MSG_APPEND, 1, 0) >= 0)
-		raftnet_deliver(net, (size_t)raftnet_find(net,
-		    RAFT_MSG_APPEND, 1, 0));
+		raftnet_deliver_first(net, RAFT_MSG_APPEND, 1, 0);
 	while (raftnet_find(net, RAFT_MSG_APPEND_RESP, 0, 1) >= 0)
-		raftnet_deliver(net, (size_t)raftnet_find(net,
-		    RAFT_MSG_APPEND_RESP, 0, 1));
+		raftnet_deliver_first(net, RAFT_MSG_APPEND_RESP, 0, 1);
 	is_int(raftnet_commit(net, 1), 2, "the leader commits");
 	is_int(raftnet_commit(net, 2), 1, "the follower does not know yet");
 	raftnet_clear(net);
 	raft_tick(raftnet_raft(net, 1));
 	raftnet_run(net);
-	raftnet_deliver(net, (size_t)raftnet_find(net, RAFT_MSG_HEARTBEAT, 1, 2));
+	raftnet_deliver_first(net, RAFT_MSG_HEARTBEAT, 1, 2);
 	is_int(raftnet_commit(net, 2), 2,
 	    "5.3: a follower learns the commit index from a heartbeat");
 	raftnet_free(net);
@@ -633,7 +639,8 @@ test_conflict_overwrite(void)
 	raftnet_propose(net, 1, "x");
 	raftnet_propose(net, 1, "y");
 	raftnet_propose(net, 1, "w");
-	is_int(raftnet_last(net, 1), 4, "the cut-off leader has uncommitted entries");
+	is_int(raftnet_last(net, 1), 4,
+	    "the cut-off leader has uncommitted entries");
 	raftnet_campaign(net, 2);
 	raftnet_propose(net, 2, "z");
 	raftnet_heal(net);
@@ -704,7 +711,8 @@ test_append_mismatch_rejected(void)
 	net->hold = 1;
 	step(net, 2, RAFT_MSG_APPEND, 1, 1, 2, 5, 0, 0);
 	ok(last_msg(net, RAFT_MSG_APPEND_RESP, 2, 1, &m) == 0 && m.reject &&
-	    m.index == 2, "5.3: an append whose previous term differs is refused");
+	    m.index == 2,
+	    "5.3: an append whose previous term differs is refused");
 	ok(m.reject_hint == 2 && m.log_term == 1,
 	    "the refusal hints the follower's last index with term <= the "
 	    "leader's");
@@ -817,12 +825,13 @@ test_reordered_appends(void)
 	raftnet_deliver(net, (size_t)b);
 	is_int(raftnet_last(net, 2), 1,
 	    "an append that arrives before its predecessor is refused");
-	raftnet_deliver(net, (size_t)raftnet_find(net, RAFT_MSG_APPEND, 1, 2));
+	raftnet_deliver_first(net, RAFT_MSG_APPEND, 1, 2);
 	is_int(raftnet_last(net, 2), 2, "the first append is taken");
 	net->hold = 0;
 	raftnet_run(net);
 	is_int(raftnet_last(net, 2), 3, "the follower ends with both entries");
-	ok(raftnet_same_applied(net, 1, 2), "reordering does not change the state");
+	ok(raftnet_same_applied(net, 1, 2),
+	    "reordering does not change the state");
 	raftnet_free(net);
 }
 
@@ -874,7 +883,8 @@ test_stale_append_resp(void)
 	    "a stale rejection at or below match is ignored");
 	step(net, 1, RAFT_MSG_APPEND_RESP, 2, 1, 2, 0, 0, 0);
 	raft_progress(raftnet_raft(net, 1), 2, &pj);
-	is_int(pj.match, pi.match, "a stale acknowledgement never lowers match");
+	is_int(pj.match, pi.match,
+	    "a stale acknowledgement never lowers match");
 	raftnet_free(net);
 }
 
@@ -925,10 +935,11 @@ test_prevote_election(void)
 	raftnet_run(net);
 	is_int(raftnet_role(net, 1), RAFT_PRECANDIDATE,
 	    "prevote: a campaign starts as pre-candidate");
-	is_int(raftnet_term(net, 1), 0, "prevote: a pre-candidate keeps its term");
+	is_int(raftnet_term(net, 1), 0,
+	    "prevote: a pre-candidate keeps its term");
 	is_int(raftnet_count(net, RAFT_MSG_PREVOTE), 2,
 	    "prevote: a pre-candidate asks every voter");
-	raftnet_deliver(net, (size_t)raftnet_find(net, RAFT_MSG_PREVOTE, 1, 2));
+	raftnet_deliver_first(net, RAFT_MSG_PREVOTE, 1, 2);
 	is_int(raftnet_term(net, 2), 0,
 	    "prevote: a pre-vote request does not change the voter's term");
 	is_int(vote_of(net, 2), 0, "prevote: a pre-vote is not a vote");
@@ -997,7 +1008,8 @@ test_prevote_stale_log(void)
 	    m.term == 2,
 	    "prevote: granted for the next term even though a leader is known");
 	raftwire_msg_free(&m);
-	is_int(raftnet_term(net, 2), 1, "prevote: granting does not change the term");
+	is_int(raftnet_term(net, 2), 1,
+	    "prevote: granting does not change the term");
 	raftnet_free(net);
 }
 
@@ -1058,7 +1070,8 @@ test_check_quorum_step_down(void)
 	raftnet_tick(net, 1, 20);
 	is_int(raftnet_role(net, 1), RAFT_FOLLOWER,
 	    "checkquorum: a leader cut off from a quorum steps down");
-	is_int(raftnet_term(net, 1), 1, "checkquorum: stepping down keeps the term");
+	is_int(raftnet_term(net, 1), 1,
+	    "checkquorum: stepping down keeps the term");
 	raftnet_free(net);
 }
 
@@ -1192,21 +1205,25 @@ test_ready_flags(void)
 	ok(!raft_has_ready(raftnet_raft(net, 1)),
 	    "ready: a fresh node has nothing to do");
 	raftnet_campaign(net, 1);
-	ok(!raft_has_ready(raftnet_raft(net, 2)), "ready: a handled ready is gone");
+	ok(!raft_has_ready(raftnet_raft(net, 2)),
+	    "ready: a handled ready is gone");
 	net->hold = 1;
 	raft_propose(raftnet_raft(net, 1), "a", 1, NULL);
 	raftnet_run(net);
-	raftnet_deliver(net, (size_t)raftnet_find(net, RAFT_MSG_APPEND, 1, 2));
+	raftnet_deliver_first(net, RAFT_MSG_APPEND, 1, 2);
 	ok(n2->last.must_sync && n2->last.n_entries == 1,
 	    "ready: new entries must be synced");
 	raftnet_clear(net);
 	step(net, 2, RAFT_MSG_HEARTBEAT, 1, 1, 0, 0, 2, 0);
-	ok(n2->last.hs_changed && !n2->last.must_sync && n2->last.n_committed == 1,
-	    "ready: a commit-only change needs no sync and hands out the entry");
+	ok(n2->last.hs_changed && !n2->last.must_sync &&
+	    n2->last.n_committed == 1,
+	    "ready: a commit-only change needs no sync and hands out the "
+	    "entry");
 	step(net, 2, RAFT_MSG_HEARTBEAT, 1, 1, 0, 0, 2, 0);
 	ok(!n2->last.hs_changed && n2->last.n_committed == 0,
 	    "ready: committed entries are handed out once");
-	ok(!n2->last.ss_changed, "ready: the soft state is reported only on change");
+	ok(!n2->last.ss_changed,
+	    "ready: the soft state is reported only on change");
 	step(net, 2, RAFT_MSG_HEARTBEAT, 3, 2, 0, 0, 2, 0);
 	ok(n2->last.ss_changed && n2->last.must_sync,
 	    "ready: a new leader and term are reported and synced");
@@ -1303,7 +1320,8 @@ test_idle_memory(void)
 	raftnet_propose(net, raftnet_leader(net), "x");
 	raftnet_tick_all(net, 30);
 	sz = raft_memsize(raftnet_raft(net, raftnet_leader(net) % 3 + 1));
-	ok(sz < 2048, "memory: an idle follower group holds %zu bytes (< 2 KiB)",
+	ok(sz < 2048,
+	    "memory: an idle follower group holds %zu bytes (< 2 KiB)",
 	    sz);
 	raftnet_free(net);
 }

@@ -101,7 +101,9 @@ st_entries(void *arg, uint64_t lo, uint64_t hi, uint64_t max,
 	if (hi > st->snap_index + st->ents.n + 1)
 		return RAFT_ERR_UNAVAILABLE;
 	for (i = lo; i < hi; i++) {
-		const struct raft_entry *e = &st->ents.v[i - st->snap_index - 1];
+		const struct raft_entry *e;
+
+		e = &st->ents.v[i - st->snap_index - 1];
 
 		if (i > lo && size + e->len > max)
 			break;
@@ -462,6 +464,17 @@ raftnet_deliver(struct raftnet *net, size_t i)
 	buf_free(&w);
 	raftnet_ready(net, nd->id);
 	return rc;
+}
+
+int
+raftnet_deliver_first(struct raftnet *net, int type, uint64_t from,
+    uint64_t to)
+{
+	long i = raftnet_find(net, type, from, to);
+
+	if (i < 0)
+		return -1;
+	return raftnet_deliver(net, (size_t)i);
 }
 
 void

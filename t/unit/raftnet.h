@@ -105,6 +105,9 @@ void raftnet_ready(struct raftnet *, uint64_t id);
 size_t raftnet_run(struct raftnet *);
 /* Deliver pending message i (decoded from its wire form). */
 int raftnet_deliver(struct raftnet *, size_t i);
+/* Deliver the first pending message of type from -> to; -1 if none. */
+int raftnet_deliver_first(struct raftnet *, int type, uint64_t from,
+    uint64_t to);
 void raftnet_drop(struct raftnet *, size_t i);
 void raftnet_dup(struct raftnet *, size_t i);
 /* Decode pending message i into *m (free with raftwire_msg_free). */

@@ -34,7 +34,8 @@ same_msg(const struct raft_msg *a, const struct raft_msg *b)
 	    memcmp(a->context, b->context, a->context_len) != 0)
 		return 0;
 	for (i = 0; i < a->n_entries; i++) {
-		const struct raft_entry *x = &a->entries[i], *y = &b->entries[i];
+		const struct raft_entry *x = &a->entries[i];
+		const struct raft_entry *y = &b->entries[i];
 
 		if (x->term != y->term || x->index != y->index ||
 		    x->type != y->type || x->len != y->len ||
@@ -104,7 +105,8 @@ msg(int type)
 static void
 test_round_trips(void)
 {
-	uint64_t v[] = { 1, 2, 3 }, vo[] = { 1, 2, 4 }, l[] = { 5 }, ln[] = { 4 };
+	uint64_t v[] = { 1, 2, 3 }, vo[] = { 1, 2, 4 };
+	uint64_t l[] = { 5 }, ln[] = { 4 };
 	struct raft_snapshot s;
 	struct raft_msg m;
 	size_t len;
@@ -134,7 +136,8 @@ test_round_trips(void)
 	m.commit = 5;
 	m.context = (const uint8_t *)"\0\0\0\0\0\0\0\1";
 	m.context_len = 8;
-	ok(round_trip(&m, NULL), "wire: a heartbeat with its round round-trips");
+	ok(round_trip(&m, NULL),
+	    "wire: a heartbeat with its round round-trips");
 	memset(&s, 0, sizeof(s));
 	s.meta.index = 100;
 	s.meta.term = 6;
@@ -246,7 +249,8 @@ test_malformed(void)
 	ok(!decodes("\1\0\0", 3), "wire: message type 0 is rejected");
 	ok(!decodes("\1\17\0", 3), "wire: a message type past the last is "
 	    "rejected");
-	ok(!decodes("\1\10\200\100", 4), "wire: unknown field flags are rejected");
+	ok(!decodes("\1\10\200\100", 4),
+	    "wire: unknown field flags are rejected");
 	ok(!decodes("\1\10\1\0", 4), "wire: node id 0 is rejected");
 	ok(!decodes("\1\10\4\377\377\377\377\377\377\377\377\377\377\1", 14),
 	    "wire: an over-long varint is rejected");
@@ -268,7 +272,8 @@ test_malformed(void)
 	    "rejected");
 	ok(!decodes("\1\10\200\20\5ab", 7),
 	    "wire: a context longer than the input is rejected");
-	ok(!decodes("\1\1\200\4\0", 5), "wire: an empty entries field is rejected");
+	ok(!decodes("\1\1\200\4\0", 5),
+	    "wire: an empty entries field is rejected");
 }
 
 static void
