@@ -436,8 +436,10 @@ void raft_advance(struct raft *, const struct raft_ready *rd);
 /*
  * For callers that apply asynchronously (tikvd's apply thread): the
  * ready was persisted and sent, its committed entries handed out (the
- * next ready starts after them), but not yet applied.  Report applying
- * progress with raft_applied_to().
+ * next ready starts after them), but not yet applied.  The entries'
+ * data is released here: copy what the apply thread needs first.
+ * Report applying progress with raft_applied_to() (and membership with
+ * raft_apply_conf_change*()) from the thread that owns the group.
  */
 void raft_advance_append(struct raft *, const struct raft_ready *rd);
 /* Entries up to index are applied (gates conf changes, auto-leave). */

@@ -4,6 +4,7 @@
  * conflicts, duplicated and reordered messages, restarts, and the
  * ready/advance handshake.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "raft.h"
@@ -1306,6 +1307,84 @@ test_new_validation(void)
 	raft_free(r);
 }
 
+static uint64_t
+rnd(uint64_t *x)
+{
+	*x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
+	return *x >> 33;
+}
+
+/* Random delivery order, duplicates and drops; then a quiet network. */
+static void
+test_chaos(int pre_vote, int check_quorum, uint64_t seed)
+{
+	struct raft_config c = cfg();
+	struct raftnet *net;
+	uint64_t leader_of[512], x = seed, t, l;
+	int step, two_leaders = 0, i, props = 0;
+	char data[32];
+
+	c.pre_vote = pre_vote;
+	c.check_quorum = check_quorum;
+	c.seed = seed;
+	net = raftnet_new(5, 5, &c);
+	memset(leader_of, 0, sizeof(leader_of));
+	net->hold = 1;
+	for (step = 0; step < 4000; step++) {
+		switch (rnd(&x) % 8) {
+		case 0:
+			raft_tick(raftnet_raft(net, 1 + rnd(&x) % 5));
+			break;
+		case 1:
+			if ((l = raftnet_leader(net)) != 0) {
+				snprintf(data, sizeof(data), "p%d", props++);
+				raft_propose(raftnet_raft(net, l), data,
+				    strlen(data), NULL);
+			}
+			break;
+		case 2:
+			if (net->npending > 0)
+				raftnet_dup(net, rnd(&x) % net->npending);
+			break;
+		case 3:
+			if (net->npending > 0)
+				raftnet_drop(net, rnd(&x) % net->npending);
+			break;
+		default:
+			if (net->npending > 0)
+				raftnet_deliver(net, rnd(&x) % net->npending);
+			break;
+		}
+		raftnet_run(net);
+		for (i = 1; i <= 5; i++) {
+			if (raftnet_role(net, i) != RAFT_LEADER)
+				continue;
+			t = raftnet_term(net, i);
+			if (t >= 512)
+				continue;
+			if (leader_of[t] != 0 && leader_of[t] != (uint64_t)i)
+				two_leaders++;
+			leader_of[t] = i;
+		}
+	}
+	net->hold = 0;
+	raftnet_run(net);
+	raftnet_tick_all(net, 60);
+	if ((l = raftnet_leader(net)) != 0)
+		raftnet_propose(net, l, "final");
+	raftnet_tick_all(net, 5);
+	is_int(two_leaders, 0, "chaos (prevote %d, checkquorum %d): at most "
+	    "one leader per term under reordering, duplication and loss",
+	    pre_vote, check_quorum);
+	ok(l != 0 && raftnet_same_applied(net, 1, 2) &&
+	    raftnet_same_applied(net, 1, 3) && raftnet_same_applied(net, 1, 4) &&
+	    raftnet_same_applied(net, 1, 5) && raftnet_node(net, 1)->napplied > 0,
+	    "chaos (prevote %d, checkquorum %d): every node ends with the same "
+	    "applied state (%llu entries)", pre_vote, check_quorum,
+	    (unsigned long long)raftnet_node(net, 1)->napplied);
+	raftnet_free(net);
+}
+
 static void
 test_idle_memory(void)
 {
@@ -1381,6 +1460,10 @@ main(void)
 	test_max_committed_per_ready();
 	test_async_apply();
 	test_new_validation();
+	test_chaos(0, 0, 1);
+	test_chaos(1, 0, 2);
+	test_chaos(0, 1, 3);
+	test_chaos(1, 1, 4);
 	test_idle_memory();
 	return done_testing();
 }
