@@ -593,7 +593,9 @@ hup(struct raft *r, int type)
 static void
 tick_election(struct raft *r)
 {
-	r->election_elapsed++;
+	/* A learner or removed node ticks forever: do not overflow. */
+	if (r->election_elapsed < 2 * r->randomized_timeout)
+		r->election_elapsed++;
 	if (r->election_elapsed >= r->election_timeout)
 		r->boot_lease = 0;
 	if (promotable(r) && r->election_elapsed >= r->randomized_timeout) {
