@@ -6,6 +6,7 @@ set -e
 packages="
 build-essential
 clang
+iproute2
 libbsd-dev
 libcurl4-openssl-dev
 libinih-dev
@@ -17,6 +18,7 @@ mandoc
 nng-utils
 perl
 pkg-config
+procps
 "
 
 missing=
