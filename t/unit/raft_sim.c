@@ -472,6 +472,14 @@ sim_faults(struct sim *s)
 		sim_trace(s, "node %" PRIu64 " campaigns: %d", n->id,
 		    raft_campaign(n->r));
 	}
+	if (sim_chance(&s->rng, s->campaign_pm) &&
+	    (n = sim_random_up(s)) != NULL && n->applied > 0) {
+		i = raft_request_snapshot(n->r, n->applied);
+		if (i == 0 && n->snap_requested == 0)
+			n->snap_requested = n->applied;
+		sim_trace(s, "node %" PRIu64 " requests a snapshot at %" PRIu64
+		    ": %d", n->id, n->applied, i);
+	}
 	if (sim_chance(&s->rng, s->conf_pm))
 		sim_conf_change(s, 0);
 	sim_reap(s);

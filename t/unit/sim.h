@@ -194,6 +194,7 @@ struct sim_node {
 	size_t nreads;
 	/* Checks. */
 	int torn;		/* crash while handling the next ready */
+	uint64_t snap_requested;	/* asked the leader for a snapshot */
 	uint64_t lc_term;	/* leader completeness checked in this term */
 	uint64_t lc_upto;	/* ... up to this index */
 	uint64_t commit_seen;
@@ -317,6 +318,7 @@ void sim_check_apply(struct sim *, struct sim_node *, uint64_t index,
     uint64_t term, uint64_t hash);
 void sim_check_snapshot(struct sim *, struct sim_node *, uint64_t index,
     uint64_t chain);
+void sim_check_leader_term(struct sim *, struct sim_node *, uint64_t term);
 void sim_check_step(struct sim *);
 void sim_check_free(struct sim *);
 

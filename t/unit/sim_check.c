@@ -217,13 +217,10 @@ sim_check_snapshot(struct sim *s, struct sim_node *n, uint64_t index,
 		    index);
 }
 
-static void
-sim_check_leader(struct sim *s, struct sim_node *n,
-    const struct raft_status *st)
+void
+sim_check_leader_term(struct sim *s, struct sim_node *n, uint64_t term)
 {
-	uint64_t term = st->hs.term, i, t;
 	size_t cap;
-	struct sim_index *x;
 
 	if (term >= s->nleaders) {
 		cap = s->nleaders ? s->nleaders : 64;
@@ -242,6 +239,16 @@ sim_check_leader(struct sim *s, struct sim_node *n,
 	} else if (s->leaders[term] != n->id)
 		sim_fail(s, "two leaders in term %" PRIu64 ": %" PRIu64
 		    " and %" PRIu64, term, s->leaders[term], n->id);
+}
+
+static void
+sim_check_leader(struct sim *s, struct sim_node *n,
+    const struct raft_status *st)
+{
+	uint64_t term = st->hs.term, i, t;
+	struct sim_index *x;
+
+	sim_check_leader_term(s, n, term);
 	if (n->lc_term != term) {
 		n->lc_term = term;
 		n->lc_upto = 0;

@@ -206,6 +206,7 @@ sim_node_crash(struct sim *s, struct sim_node *n)
 	n->r = NULL;
 	n->up = 0;
 	n->torn = 0;
+	n->snap_requested = 0;
 	n->life++;
 	if (n->down_until <= s->step)
 		n->down_until = s->step + 5;
@@ -437,7 +438,9 @@ sim_node_install(struct sim *s, struct sim_node *n,
 {
 	struct sim_node tmp;
 
-	if (snap->meta.index <= n->applied) {
+	/* At the applied index only if asked for: it replaces the state. */
+	if (snap->meta.index < n->applied || (snap->meta.index == n->applied &&
+	    n->snap_requested == 0)) {
 		sim_fail(s, "node %" PRIu64 " is handed a snapshot at %" PRIu64
 		    " behind its applied %" PRIu64, n->id, snap->meta.index,
 		    n->applied);
@@ -458,6 +461,8 @@ sim_node_install(struct sim *s, struct sim_node *n,
 	memcpy(n->last_op, tmp.last_op, sizeof(n->last_op));
 	sim_store_conf_set(&n->conf, &snap->meta.conf_state);
 	s->n_snapshots++;
+	if (snap->meta.index >= n->snap_requested)
+		n->snap_requested = 0;
 	sim_trace(s, "node %" PRIu64 " installs a snapshot at %" PRIu64,
 	    n->id, snap->meta.index);
 }
@@ -502,6 +507,9 @@ sim_node_ready(struct sim *s, struct sim_node *n, int torn)
 		if (rd.soft_state_changed)
 			sim_trace(s, "node %" PRIu64 " is %s, leader %" PRIu64,
 			    n->id, raft_role_name(rd.role), rd.leader);
+		if (rd.soft_state_changed && rd.role == RAFT_LEADER &&
+		    !s->bench)
+			sim_check_leader_term(s, n, rd.hs.term);
 		if (rd.snapshot != NULL)
 			sim_node_install(s, n, rd.snapshot);
 		if (rd.n_entries > 0) {
