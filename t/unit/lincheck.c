@@ -613,7 +613,8 @@ backtrack:
 			lincheck_fmtval(why, v);
 			buf_addstr(why, "; then ");
 			lincheck_fmtop(why, ops[bestop]);
-			buf_addstr(why, " cannot take effect before it returns");
+			buf_addstr(why,
+			    " cannot take effect before it returns");
 		} else
 			buf_printf(why, ": not linearizable");
 	}

@@ -858,8 +858,8 @@ sim_run(uint64_t seed, const struct sim_opts *o, struct sim_totals *t,
 	t->elections += s.n_elections;
 	t->messages += s.net.sent;
 	if (o->tap)
-		ok(!failed, "seed %" PRIu64 ": %d nodes, %" PRIu64 " steps, %zu "
-		    "ops", seed, nnodes, steps, s.nhist);
+		ok(!failed, "seed %" PRIu64 ": %d nodes, %" PRIu64 " steps, "
+		    "%zu ops", seed, nnodes, steps, s.nhist);
 	if (failed && why != NULL)
 		buf_printf(why, "seed %" PRIu64 " step %" PRIu64 ": %s", seed,
 		    s.step - 1, s.why.data);

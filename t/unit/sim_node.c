@@ -529,6 +529,10 @@ sim_node_ready(struct sim *s, struct sim_node *n, int torn)
 		} else if (rd.n_entries > 0 && !rd.must_sync)
 			sim_fail(s, "node %" PRIu64 " ready has entries "
 			    "without must_sync", n->id);
+		/* One fsync covers every earlier write, an unsynced commit
+		 * too (the WAL is one file). */
+		if (rd.must_sync)
+			sim_store_set_hard_state(&n->st, &n->st.hs, 1);
 		if (s->failed)
 			return;
 		if (torn && sim_chance(&s->rng, 500)) {
