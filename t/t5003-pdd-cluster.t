@@ -352,7 +352,7 @@ test_expect_success 'bad input to each command gets its error; pdd keeps serving
 	CLIENT_ERROR argument 1 of '"'"'GET_STORE'"'"' is not a number
 	NOT_FOUND
 	CLIENT_ERROR wrong number of arguments for '"'"'LIST_STORES'"'"', usage: LIST_STORES
-	CLIENT_ERROR argument 1 of '"'"'PUT_STORE'"'"' out of range: 0 not in 1..18446744073709551615
+	CLIENT_ERROR argument 1 of '"'"'PUT_STORE'"'"' out of range: 0 not in 1..4611686018427387903
 	CLIENT_ERROR store address is empty
 	CLIENT_ERROR wrong number of arguments for '"'"'STORE_HEARTBEAT'"'"', usage: STORE_HEARTBEAT store_id capacity available region_count leader_count
 	CLIENT_ERROR argument 2 of '"'"'STORE_HEARTBEAT'"'"' is not a number
@@ -496,6 +496,36 @@ test_expect_success 'a leader on a down store is moved before its peer is remove
 	echo "OK REMOVE_PEER 62" >expect && test_cmp expect op &&
 	PD=pd &&
 	test_daemon_stop pd2
+'
+
+test_expect_success 'ids a client picked at bootstrap are never handed out again' '
+	test_daemon_start pd3 pdd -d -D data3 -l tcp://127.0.0.1:@PORT@ &&
+	PD=pd3 &&
+	expect "BOOTSTRAP 500 tcp://127.0.0.1:20500 600 $E $E 1 1 700:500:v" \
+		"PUT_STORE 900 tcp://127.0.0.1:20900" <<-\EOF &&
+	OK
+	OK
+	EOF
+	pd "ALLOC_ID 1" >out &&
+	test "$(field 2 out)" -gt 900 &&
+	test_daemon_kill pd3 &&
+	test_daemon_restart pd3 &&
+	pd "ALLOC_ID 1" >out &&
+	test "$(field 2 out)" -gt 900
+'
+
+test_expect_success 'a region in a joint configuration gets no operator, whatever its peer order' '
+	expect "PUT_STORE 501 tcp://127.0.0.1:20501" \
+		"REGION_HEARTBEAT 600 $E $E 2 1 700:500:v,702:501:l,701:900:d 700 0 0 $E" \
+		"REGION_HEARTBEAT 600 $E $E 3 1 700:500:v,701:900:d,702:501:l 700 0 0 $E" \
+		"REGION_HEARTBEAT 600 $E $E 4 1 700:500:v,702:501:l,701:900:i 700 0 0 $E" <<-\EOF &&
+	OK
+	OK
+	OK
+	OK
+	EOF
+	PD=pd &&
+	test_daemon_stop pd3
 '
 
 test_done

@@ -665,11 +665,13 @@ check_replicas(struct cluster *cl, struct cregion *x, uint64_t now)
 	uint64_t nvoters = 0, nlearners = 0, ndown = 0, id;
 	size_t i;
 
+	/* A joint configuration is left alone until tikvd leaves it. */
+	for (i = 0; i < x->r.npeers; i++)
+		if (x->r.peers[i].role == REGION_INCOMING_VOTER ||
+		    x->r.peers[i].role == REGION_DEMOTING_VOTER)
+			return;
 	for (i = 0; i < x->r.npeers; i++) {
 		p = &x->r.peers[i];
-		if (p->role == REGION_INCOMING_VOTER ||
-		    p->role == REGION_DEMOTING_VOTER)
-			return;
 		if (p->role == REGION_LEARNER) {
 			if (peer_down(cl, p, now)) {
 				set_op(x, OP_REMOVE_PEER, p->id, p->store_id,
@@ -747,6 +749,27 @@ reply_operator(struct buf *reply, const struct cregion *x)
 
 /* Argument parsing. */
 
+static struct cluster *call_cluster(struct proto_call *);
+
+/* Ids in a region a client sends are never handed out again. */
+static int
+reserve_ids(struct proto_call *c, const struct region *r)
+{
+	struct cluster *cl = call_cluster(c);
+	size_t i;
+	int bad = idalloc_reserve(cl->ids, r->id);
+
+	for (i = 0; i < r->npeers && !bad; i++)
+		bad = idalloc_reserve(cl->ids, r->peers[i].id) == -1 ||
+		    idalloc_reserve(cl->ids, r->peers[i].store_id) == -1;
+	if (bad) {
+		proto_reply_error(c->reply, PROTO_CLIENT_ERROR, "%s",
+		    log_reason());
+		return -1;
+	}
+	return 0;
+}
+
 static int
 parse_region_arg(struct proto_call *c, size_t i, struct region *r)
 {
@@ -767,6 +790,8 @@ parse_region_arg(struct proto_call *c, size_t i, struct region *r)
 			    r->id);
 			return -1;
 		}
+	if (reserve_ids(c, r) == -1)
+		return -1;
 	return 0;
 }
 
@@ -903,11 +928,16 @@ cluster_cmd_put_store(struct proto_call *c)
 	struct cstore *s, *o;
 	uint64_t id;
 
-	if (proto_arg_u64(c, 0, 1, UINT64_MAX, &id) == -1)
+	if (proto_arg_u64(c, 0, 1, IDALLOC_MAX - 1, &id) == -1)
 		return;
 	if (addr.len == 0) {
 		proto_reply_error(c->reply, PROTO_CLIENT_ERROR,
 		    "store address is empty");
+		return;
+	}
+	if (idalloc_reserve(call_cluster(c)->ids, id) == -1) {
+		proto_reply_error(c->reply, PROTO_SERVER_ERROR, "%s",
+		    log_reason());
 		return;
 	}
 	pthread_mutex_lock(&cl->mu);

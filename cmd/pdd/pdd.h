@@ -56,6 +56,12 @@ int tso_get(struct tso *, uint32_t n, uint64_t *first);
 
 int idalloc_init(struct idalloc *, int dirfd, uint64_t batch);
 int idalloc_get(struct idalloc *, uint64_t n, uint64_t *first);
+/*
+ * Ids that callers pick themselves (the bootstrap store, region and peer)
+ * are reserved so the allocator never hands them out again.
+ */
+#define IDALLOC_MAX	(UINT64_C(1) << 62)
+int idalloc_reserve(struct idalloc *, uint64_t id);
 
 struct cluster;
 

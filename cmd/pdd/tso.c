@@ -110,3 +110,23 @@ idalloc_get(struct idalloc *a, uint64_t n, uint64_t *first)
 	pthread_mutex_unlock(&a->mu);
 	return r;
 }
+
+int
+idalloc_reserve(struct idalloc *a, uint64_t id)
+{
+	int r = 0;
+
+	if (id >= IDALLOC_MAX) {
+		log_setreason("id %" PRIu64 " is too large", id);
+		return -1;
+	}
+	pthread_mutex_lock(&a->mu);
+	if (id >= a->next) {
+		if (id + 1 > a->bound.limit)
+			r = meta_bound_raise(&a->bound, id + 1 + a->batch);
+		if (r == 0)
+			a->next = id + 1;
+	}
+	pthread_mutex_unlock(&a->mu);
+	return r;
+}
