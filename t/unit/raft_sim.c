@@ -10,12 +10,13 @@
  * for the group to converge, and checks every key's client history for
  * linearizability.
  *
- *	raft_sim [-bKqTUv] [-c count] [-d seconds] [-M mutation] [-N nodes]
- *	    [-n steps] [-s seed]
+ *	raft_sim [-bKqTUv] [-c count] [-d seconds] [-H history] [-M mutation]
+ *	    [-N nodes] [-n steps] [-s seed]
  *
  *	-b	benchmark: proposals committed per second, 3 nodes, no faults
  *	-c	run count seeds from the first (-s, default random)
  *	-d	run seeds until this many seconds have passed (a campaign)
+ *	-H	write the (last) run's client history for lincheck_tool
  *	-K	first check that planted bugs (-M) are caught (TAP tests)
  *	-M	plant a bug: stale-read, early-ack, skip-apply, forget-vote
  *	-N	nodes (3..7); default 3, 5 or 7 by seed
@@ -45,7 +46,8 @@ static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: raft_sim [-bKqTUv] [-c count] [-d seconds] "
-	    "[-M mutation] [-N nodes]\n\t[-n steps] [-s seed]\n");
+	    "[-H history] [-M mutation]\n\t[-N nodes] [-n steps] "
+	    "[-s seed]\n");
 	exit(2);
 }
 
@@ -90,6 +92,7 @@ struct sim_opts {
 	int unsynced_snap;
 	int mutation;
 	int silent;		/* no report of a failure */
+	const char *histfile;	/* -H: write the client history here */
 };
 
 static const char *sim_mutations[SIM_MUT_MAX] = {
@@ -756,6 +759,60 @@ sim_val(uint64_t id, char *tmp, size_t size)
 }
 
 static void
+sim_fmtval(FILE *f, uint64_t id)
+{
+	if (id == 0)
+		fputs(" -", f);
+	else
+		fprintf(f, " v%" PRIu64, id);
+}
+
+/* The history in lincheck_tool's format, as the checker sees it. */
+static void
+sim_write_history(struct sim *s, const char *path)
+{
+	static const char *ops[] = { "", "put", "get", "del", "cas" };
+	struct sim_hist *h;
+	FILE *f;
+	size_t k;
+
+	if ((f = fopen(path, "w")) == NULL) {
+		warn("cannot open '%s'", path);
+		return;
+	}
+	fprintf(f, "# raft_sim seed %" PRIu64 ", %d nodes\n", s->seed,
+	    s->nnodes);
+	for (k = 0; k < s->nhist; k++) {
+		h = &s->hist[k];
+		if (h->ret == LINCHECK_PENDING)
+			fprintf(f, "%d %" PRIu64 " - %s k%d", h->client,
+			    h->invoke, ops[h->type], h->key);
+		else
+			fprintf(f, "%d %" PRIu64 " %" PRIu64 " %s k%d",
+			    h->client, h->invoke, h->ret, ops[h->type],
+			    h->key);
+		if (h->type == SIM_OP_PUT)
+			sim_fmtval(f, h->value);
+		if (h->type == SIM_OP_CAS) {
+			sim_fmtval(f, h->expect);
+			sim_fmtval(f, h->value);
+		}
+		if (h->ret == LINCHECK_PENDING)
+			fputs(" ?", f);
+		else if (h->type == SIM_OP_GET)
+			sim_fmtval(f, h->result);
+		else if (h->type == SIM_OP_CAS) {
+			fputs(h->ok ? " ok" : " fail", f);
+			sim_fmtval(f, h->result);
+		} else
+			fputs(" ok", f);
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0)
+		warn("cannot write '%s'", path);
+}
+
+static void
 sim_lincheck(struct sim *s, uint64_t *gaveup)
 {
 	struct lincheck *lc = lincheck_new();
@@ -841,6 +898,8 @@ sim_run(uint64_t seed, const struct sim_opts *o, struct sim_totals *t,
 		sim_settle(&s);
 	if (!s.failed)
 		sim_final(&s);
+	if (o->histfile != NULL)
+		sim_write_history(&s, o->histfile);
 	if (!s.failed)
 		sim_lincheck(&s, &t->gaveup);
 	failed = s.failed;
@@ -984,7 +1043,7 @@ main(int argc, char *argv[])
 	log_init("raft_sim", LOG_LEVEL_WARN, 0);
 	memset(&o, 0, sizeof(o));
 	o.steps = 10000;
-	while ((ch = getopt(argc, argv, "bc:d:KM:N:n:qs:TUv")) != -1) {
+	while ((ch = getopt(argc, argv, "bc:d:H:KM:N:n:qs:TUv")) != -1) {
 		switch (ch) {
 		case 'b':
 			bench = 1;
@@ -998,6 +1057,9 @@ main(int argc, char *argv[])
 			secs = strtonum(optarg, 1, LLONG_MAX, &errstr);
 			if (errstr != NULL)
 				errx(2, "duration '%s' is %s", optarg, errstr);
+			break;
+		case 'H':
+			o.histfile = optarg;
 			break;
 		case 'K':
 			selfcheck = 1;
