@@ -1166,7 +1166,7 @@ wal_open(const char *dir, const struct wal_opts *opts)
 	    WAL_SEGMENT_SIZE;
 	w->cachesize = opts && opts->cache_size ? opts->cache_size :
 	    WAL_CACHE_SIZE;
-	w->prealloc = opts ? opts->prealloc : WAL_PREALLOC_NONE;
+	w->prealloc = opts ? opts->prealloc : WAL_PREALLOC_FALLOCATE;
 	w->seq = 1;
 	wal_stage_reset(w);
 	if ((w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {

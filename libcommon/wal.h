@@ -58,17 +58,19 @@ struct wal;
 #define WAL_MAX_ENTRY		(64u << 20)	/* data of one entry */
 
 /*
- * How a segment gets its space.  Appending grows the file with every
- * batch, so each fdatasync also commits the new size.  fallocate reserves
- * the whole segment, but on ext4 each fdatasync then commits the
- * conversion of unwritten extents, which was slower here.  ZERO writes
+ * How a segment gets its space.  FALLOCATE (the default) reserves the
+ * whole segment when it is made.  NONE appends, growing the file with
+ * every batch, so each fdatasync also commits the new size.  ZERO writes
  * zeroes a little ahead of the batches, so most batches overwrite blocks
  * that are already allocated and written and their fdatasync writes data
- * only, at the price of writing the log twice.
+ * only, at the price of writing the log twice.  Measured here (with other
+ * work on the disk, so roughly): single-entry syncs ran 4,500-6,000/s
+ * appending, 6,700-9,300/s fallocated, 6,500-10,500/s zeroed ahead;
+ * 16 x 64 KiB batches lost 40% zeroed ahead.
  */
 enum wal_prealloc {
-	WAL_PREALLOC_NONE,
 	WAL_PREALLOC_FALLOCATE,
+	WAL_PREALLOC_NONE,
 	WAL_PREALLOC_ZERO
 };
 

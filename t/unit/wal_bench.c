@@ -78,7 +78,7 @@ run(const char *what, size_t len, int per, int prealloc)
 		syncs++;
 		t = now() - t0;
 	} while (t < secs);
-	printf("%-34s %10.0f entries/s %8.0f syncs/s %8.1f MB/s\n", what,
+	printf("%-36s %10.0f entries/s %8.0f syncs/s %8.1f MB/s\n", what,
 	    n / t, syncs / t, n * (double)len / t / 1e6);
 	wal_close(w);
 	free(data);
@@ -117,7 +117,7 @@ bare(int prealloc)
 		n++;
 		t = now() - t0;
 	} while (t < secs);
-	printf("%-34s %10.0f writes/s\n", prealloc == 2 ?
+	printf("%-36s %10.0f writes/s\n", prealloc == 2 ?
 	    "bare 4 KiB+fdatasync, zero-filled" : prealloc ?
 	    "bare 4 KiB+fdatasync, fallocated" :
 	    "bare 4 KiB+fdatasync, appending", n / t);
@@ -155,7 +155,7 @@ recovery(void)
 	t0 = now();
 	if ((w = wal_open(dir, &o)) == NULL)
 		errx(1, "%s", log_reason());
-	printf("%-34s %10.3f s (2M entries, 1000 groups, %" PRIu64
+	printf("%-36s %10.3f s (2M entries, 1000 groups, %" PRIu64
 	    " segments)\n", "recovery (open)", now() - t0,
 	    st.last_segment - st.first_segment + 1);
 	wal_close(w);
@@ -173,13 +173,13 @@ crc(void)
 	t0 = now();
 	for (i = 0; i < 2000; i++)
 		c ^= crc32c_sw(c, b, 1 << 20);
-	printf("%-34s %10.2f GB/s\n", "crc32c software",
+	printf("%-36s %10.2f GB/s\n", "crc32c software",
 	    2000 * 1048576.0 / (now() - t0) / 1e9);
 	if (crc32c_hw_available()) {
 		t0 = now();
 		for (i = 0; i < 10000; i++)
 			c ^= crc32c_hw(c, b, 1 << 20);
-		printf("%-34s %10.2f GB/s\n", "crc32c sse4.2",
+		printf("%-36s %10.2f GB/s\n", "crc32c sse4.2",
 		    10000 * 1048576.0 / (now() - t0) / 1e9);
 	}
 	if (c == 42)
@@ -215,13 +215,15 @@ main(int argc, char **argv)
 	bare(0);
 	bare(1);
 	bare(2);
-	run("100 B x 1 per sync", 100, 1, 0);
-	run("100 B x 1 per sync, fallocated", 100, 1, 1);
+	run("100 B x 1 per sync, appending", 100, 1, 1);
+	run("100 B x 1 per sync, fallocated", 100, 1, 0);
 	run("100 B x 1 per sync, zeroed ahead", 100, 1, 2);
-	run("100 B x 16 per sync", 100, 16, 0);
-	run("100 B x 256 per sync", 100, 256, 0);
-	run("64 KiB x 1 per sync", 65536, 1, 0);
-	run("64 KiB x 16 per sync", 65536, 16, 0);
+	run("100 B x 16 per sync, appending", 100, 16, 1);
+	run("100 B x 16 per sync, fallocated", 100, 16, 0);
+	run("100 B x 256 per sync, fallocated", 100, 256, 0);
+	run("64 KiB x 1 per sync, fallocated", 65536, 1, 0);
+	run("64 KiB x 16 per sync, appending", 65536, 16, 1);
+	run("64 KiB x 16 per sync, fallocated", 65536, 16, 0);
 	run("64 KiB x 16 per sync, zeroed ahead", 65536, 16, 2);
 	recovery();
 	rmwal();

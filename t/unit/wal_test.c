@@ -1044,7 +1044,7 @@ main(int argc, char **argv)
 		expect_fail = 1;
 		for (prealloc = 0; prealloc < 3; prealloc++) {
 			diag("segment space: %s", prealloc == 0 ?
-			    "appended" : prealloc == 1 ? "fallocated" :
+			    "fallocated" : prealloc == 1 ? "appended" :
 			    "zeroed ahead");
 			test_torn_tail();
 			test_damaged_segments();
@@ -1055,7 +1055,7 @@ main(int argc, char **argv)
 		test_crc32c();
 		for (prealloc = 0; prealloc < 3; prealloc++) {
 			diag("segment space: %s", prealloc == 0 ?
-			    "appended" : prealloc == 1 ? "fallocated" :
+			    "fallocated" : prealloc == 1 ? "appended" :
 			    "zeroed ahead");
 			test_basic();
 			test_limits_and_payloads();
