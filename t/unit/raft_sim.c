@@ -10,7 +10,7 @@
  * for the group to converge, and checks every key's client history for
  * linearizability.
  *
- *	raft_sim [-bKqTUv] [-c count] [-d seconds] [-H history] [-M mutation]
+ *	raft_sim [-bKqSTUv] [-c count] [-d seconds] [-H history] [-M mutation]
  *	    [-N nodes] [-n steps] [-s seed]
  *
  *	-b	benchmark: proposals committed per second, 3 nodes, no faults
@@ -21,6 +21,7 @@
  *	-M	plant a bug: stale-read, early-ack, skip-apply, forget-vote
  *	-N	nodes (3..7); default 3, 5 or 7 by seed
  *	-n	steps per run (default 10000)
+ *	-S	no follower ever asks for a snapshot (raft_request_snapshot)
  *	-T	print TAP, one test per seed
  *	-U	a snapshot does not sync the hard state (tikvd may do so)
  *	-v	trace the run to stderr; twice, every message too
@@ -45,7 +46,7 @@
 static void __attribute__((noreturn))
 usage(void)
 {
-	fprintf(stderr, "usage: raft_sim [-bKqTUv] [-c count] [-d seconds] "
+	fprintf(stderr, "usage: raft_sim [-bKqSTUv] [-c count] [-d seconds] "
 	    "[-H history] [-M mutation]\n\t[-N nodes] [-n steps] "
 	    "[-s seed]\n");
 	exit(2);
@@ -93,6 +94,7 @@ struct sim_opts {
 	int mutation;
 	int silent;		/* no report of a failure */
 	const char *histfile;	/* -H: write the client history here */
+	int no_request_snap;
 };
 
 static const char *sim_mutations[SIM_MUT_MAX] = {
@@ -115,6 +117,7 @@ sim_init(struct sim *s, uint64_t seed, const struct sim_opts *o, int nnodes,
 	s->verbose = o->verbose;
 	s->unsynced_snap = o->unsynced_snap;
 	s->mutation = o->mutation;
+	s->no_request_snap = o->no_request_snap;
 	s->bench = bench;
 	s->rng.s = seed * 0x2545f4914f6cdd1dULL + 0x1234567;
 	sim_net_init(&s->net);
@@ -476,7 +479,8 @@ sim_faults(struct sim *s)
 		    raft_campaign(n->r));
 	}
 	if (sim_chance(&s->rng, s->campaign_pm) &&
-	    (n = sim_random_up(s)) != NULL && n->applied > 0) {
+	    (n = sim_random_up(s)) != NULL && n->applied > 0 &&
+	    !s->no_request_snap) {
 		i = raft_request_snapshot(n->r, n->applied);
 		if (i == 0 && n->snap_requested == 0)
 			n->snap_requested = n->applied;
@@ -925,9 +929,10 @@ sim_run(uint64_t seed, const struct sim_opts *o, struct sim_totals *t,
 	if (failed && !o->silent) {
 		fprintf(stderr, "raft_sim: seed %" PRIu64 " (%d nodes) failed "
 		    "at step %" PRIu64 ": %s\nreplay: raft_sim -s %" PRIu64
-		    " -n %" PRIu64 " -N %d%s%s%s -v\n", seed, nnodes,
+		    " -n %" PRIu64 " -N %d%s%s%s%s -v\n", seed, nnodes,
 		    s.step - 1, s.why.data, seed, steps, nnodes,
-		    o->unsynced_snap ? " -U" : "", o->mutation ? " -M " : "",
+		    o->unsynced_snap ? " -U" : "",
+		    o->no_request_snap ? " -S" : "", o->mutation ? " -M " : "",
 		    o->mutation ? sim_mutations[o->mutation] : "");
 	}
 	sim_destroy(&s);
@@ -1043,7 +1048,7 @@ main(int argc, char *argv[])
 	log_init("raft_sim", LOG_LEVEL_WARN, 0);
 	memset(&o, 0, sizeof(o));
 	o.steps = 10000;
-	while ((ch = getopt(argc, argv, "bc:d:H:KM:N:n:qs:TUv")) != -1) {
+	while ((ch = getopt(argc, argv, "bc:d:H:KM:N:n:qSs:TUv")) != -1) {
 		switch (ch) {
 		case 'b':
 			bench = 1;
@@ -1083,6 +1088,9 @@ main(int argc, char *argv[])
 			break;
 		case 'q':
 			quiet = 1;
+			break;
+		case 'S':
+			o.no_request_snap = 1;
 			break;
 		case 's':
 			seed = strtoull(optarg, NULL, 0);

@@ -253,6 +253,7 @@ struct sim {
 	int bench;
 	int unsynced_snap;	/* snapshots do not sync the hard state */
 	int mutation;		/* SIM_MUT_*: a planted bug, for -K */
+	int no_request_snap;	/* -S: never call raft_request_snapshot */
 	struct sim_rng rng;
 	uint64_t step;
 	uint64_t now;		/* event clock of the client history */
