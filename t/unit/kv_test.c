@@ -594,11 +594,17 @@ rb_writer(void *arg)
 	char k[16];
 	int i = 0;
 
-	while (!r->stop) {
+	/*
+	 * Paced and capped, so the writes span the rebuild on any machine
+	 * while adding too little data to hide whether the rebuild shrank
+	 * the file.
+	 */
+	while (!r->stop && i < 2000) {
 		snprintf(k, sizeof(k), "w%07d", i);
 		if (kv_put(r->kv, KV_CF_RAW, k, 8, k, 8) == -1)
 			r->bad++;
 		i++;
+		usleep(100);
 	}
 	r->writes = i;
 	return NULL;
