@@ -21,6 +21,7 @@
  *	-M	plant a bug: stale-read, early-ack, skip-apply, forget-vote
  *	-N	nodes (3..7); default 3, 5 or 7 by seed
  *	-n	steps per run (default 10000)
+ *	-q	no summary line at the end
  *	-S	no follower ever asks for a snapshot (raft_request_snapshot)
  *	-T	print TAP, one test per seed
  *	-U	a snapshot does not sync the hard state (tikvd may do so)
