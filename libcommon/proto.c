@@ -620,21 +620,34 @@ proto_cmd_help(struct proto_call *call)
 }
 
 int
-proto_arg_u64(struct proto_call *call, size_t i, uint64_t min, uint64_t max,
-    uint64_t *out)
+proto_bytes_u64(struct bytes a, uint64_t *out)
 {
-	struct bytes a = call->argv[i];
 	uint64_t v = 0;
 	size_t k;
 
 	if (a.len == 0 || a.len > 20)
-		goto bad;
+		return -1;
 	for (k = 0; k < a.len; k++) {
-		if (a.ptr[k] < '0' || a.ptr[k] > '9')
-			goto bad;
-		if (v > (UINT64_MAX - (a.ptr[k] - '0')) / 10)
-			goto bad;
+		if (a.ptr[k] < '0' || a.ptr[k] > '9' ||
+		    v > (UINT64_MAX - (a.ptr[k] - '0')) / 10)
+			return -1;
 		v = v * 10 + (a.ptr[k] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int
+proto_arg_u64(struct proto_call *call, size_t i, uint64_t min, uint64_t max,
+    uint64_t *out)
+{
+	uint64_t v;
+
+	if (proto_bytes_u64(call->argv[i], &v) == -1) {
+		proto_reply_error(call->reply, PROTO_CLIENT_ERROR,
+		    "argument %zu of '%s' is not a number", i + 1,
+		    call->cmd->name);
+		return -1;
 	}
 	if (v < min || v > max) {
 		proto_reply_error(call->reply, PROTO_CLIENT_ERROR,
@@ -645,8 +658,4 @@ proto_arg_u64(struct proto_call *call, size_t i, uint64_t min, uint64_t max,
 	}
 	*out = v;
 	return 0;
-bad:
-	proto_reply_error(call->reply, PROTO_CLIENT_ERROR,
-	    "argument %zu of '%s' is not a number", i + 1, call->cmd->name);
-	return -1;
 }

@@ -149,6 +149,9 @@ const struct proto_cmd *proto_lookup(const struct proto_cmd *table,
 /* The handler of HELP [command], for any table. */
 void proto_cmd_help(struct proto_call *);
 
+/* A whole token as a decimal u64 (no sign, no spaces); -1 if it is not. */
+int proto_bytes_u64(struct bytes, uint64_t *);
+
 /*
  * Argument helpers: on a bad argument they append a CLIENT_ERROR naming it
  * to the reply and return -1, so a handler can simply return.

@@ -179,15 +179,6 @@ parse_u64(const uint8_t **p, const uint8_t *end, uint64_t *v)
 }
 
 static int
-bytes_u64(struct bytes t, uint64_t *v)
-{
-	const uint8_t *p = t.ptr;
-
-	return parse_u64(&p, t.ptr + t.len, v) == -1 || p != t.ptr + t.len ?
-	    -1 : 0;
-}
-
-static int
 parse_peers(struct bytes t, struct region *r)
 {
 	const uint8_t *p = t.ptr, *end = t.ptr + t.len;
@@ -223,9 +214,9 @@ region_parse(const struct bytes *argv, size_t argc, struct region *r)
 		    REGION_WIRE_TOKENS, argc);
 		return -1;
 	}
-	if (bytes_u64(argv[0], &r->id) == -1 || r->id == 0 ||
-	    bytes_u64(argv[3], &r->epoch.conf_ver) == -1 ||
-	    bytes_u64(argv[4], &r->epoch.version) == -1) {
+	if (proto_bytes_u64(argv[0], &r->id) == -1 || r->id == 0 ||
+	    proto_bytes_u64(argv[3], &r->epoch.conf_ver) == -1 ||
+	    proto_bytes_u64(argv[4], &r->epoch.version) == -1) {
 		log_setreason("bad region id or epoch");
 		return -1;
 	}

@@ -77,17 +77,12 @@ pd_call(const char *line, struct proto_args *reply)
 static uint64_t
 reply_u64(const struct proto_args *a, size_t i)
 {
-	char tmp[32], *end;
 	uint64_t v;
 
-	if (i >= a->argc || a->argv[i].len == 0 ||
-	    a->argv[i].len >= sizeof(tmp))
+	if (i >= a->argc)
 		errx(1, "pd %s: short reply", pd_addr);
-	memcpy(tmp, a->argv[i].ptr, a->argv[i].len);
-	tmp[a->argv[i].len] = '\0';
-	v = strtoull(tmp, &end, 10);
-	if (*end != '\0')
-		errx(1, "pd %s: bad number in reply '%s'", pd_addr, tmp);
+	if (proto_bytes_u64(a->argv[i], &v) == -1)
+		errx(1, "pd %s: bad number in reply", pd_addr);
 	return v;
 }
 
