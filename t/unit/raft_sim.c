@@ -844,6 +844,20 @@ sim_lincheck(struct sim *s, uint64_t *gaveup)
 		op.key = bytes_str(key);
 		op.client = h->client;
 		op.invoke = h->invoke;
+		/*
+		 * A write takes effect when it commits, after a node
+		 * persisted it: narrowing its interval to start there is
+		 * sound and keeps the search small when clients time out.
+		 */
+		if (h->type != SIM_OP_GET && h->ret != LINCHECK_PENDING &&
+		    (!h->persisted || h->persist_time > h->ret)) {
+			sim_fail(s, "op %zu (client %d) was acknowledged before "
+			    "any node persisted it", k, h->client);
+			break;
+		}
+		if (h->type != SIM_OP_GET && h->persisted &&
+		    h->persist_time > op.invoke)
+			op.invoke = h->persist_time;
 		op.ret = h->ret;
 		op.ok = h->ok;
 		if (h->type != SIM_OP_GET && h->ret == LINCHECK_PENDING &&

@@ -212,6 +212,9 @@ struct sim_hist {
 	uint64_t ret;		/* LINCHECK_PENDING until it returns */
 	uint64_t result;	/* get: the value; cas: the value found */
 	int ok;			/* cas */
+	/* When a node first persisted it: it cannot take effect before. */
+	int persisted;
+	uint64_t persist_time;
 	/* Where and when it first took effect (from the apply). */
 	int applied;
 	uint64_t index;

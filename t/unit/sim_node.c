@@ -467,6 +467,27 @@ sim_node_install(struct sim *s, struct sim_node *n,
 	    n->id, snap->meta.index);
 }
 
+/* Note when each client write first reached a disk. */
+static void
+sim_node_persisted(struct sim *s, const struct raft_entry *e, size_t n)
+{
+	const uint8_t *p;
+	size_t i, hi;
+
+	for (i = 0; i < n && !s->bench; i++) {
+		p = e[i].data;
+		if (e[i].type != RAFT_ENTRY_NORMAL || e[i].len < SIM_OPSIZE ||
+		    p[0] != 'S')
+			continue;
+		hi = (size_t)p[4] | (size_t)p[5] << 8 | (size_t)p[6] << 16 |
+		    (size_t)p[7] << 24;
+		if (hi < s->nhist && !s->hist[hi].persisted) {
+			s->hist[hi].persisted = 1;
+			s->hist[hi].persist_time = sim_time(s);
+		}
+	}
+}
+
 /*
  * Apply a committed conf change.  The library means this to happen while
  * the ready is handled, before advance (it keeps the ready's outbox apart
@@ -520,6 +541,7 @@ sim_node_ready(struct sim *s, struct sim_node *n, int torn)
 				return;
 			}
 			sim_check_append(s, n, rd.entries, rd.n_entries);
+			sim_node_persisted(s, rd.entries, rd.n_entries);
 		}
 		if (rd.hard_state_changed) {
 			sim_check_hard_state(s, n, &rd.hs, rd.must_sync,
