@@ -658,6 +658,23 @@ sim_converged(struct sim *s, struct buf *why)
 	buf_reset(why);
 	if (l == NULL) {
 		buf_addstr(why, "no leader");
+		for (i = 0; i < s->nnodes; i++) {
+			n = &s->nodes[i];
+			if (n->id == 0 || !n->up)
+				continue;
+			raft_status(n->r, &st);
+			memset(&c, 0, sizeof(c));
+			raft_conf_state(n->r, &cs);
+			sim_store_conf_set(&c, &cs);
+			buf_printf(why, "; node %" PRIu64 " %s term %" PRIu64
+			    " vote %" PRIu64 " commit %" PRIu64 " last %" PRIu64
+			    " (term %" PRIu64 ") applied %" PRIu64 " ", n->id,
+			    raft_role_name(st.role), st.hs.term, st.hs.vote,
+			    st.hs.commit, st.last_index, st.last_term,
+			    st.applied);
+			sim_store_conf_fmt(why, &c);
+			sim_store_conf_free(&c);
+		}
 		return 0;
 	}
 	raft_status(l->r, &st);
