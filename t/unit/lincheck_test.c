@@ -316,6 +316,171 @@ test_random(void)
 	buf_free(&why);
 }
 
+/*
+ * Cross-check against brute force on small random histories: try every
+ * order of the operations that respects real time (a pending operation may
+ * also be left out), replaying an independent model of the register.
+ */
+struct bf_op {
+	int type, value, expect, result, ok, has_prev, prev, pending;
+	int invoke, ret;
+};
+
+static int
+bf_replay(const struct bf_op *ops, const int *order, int n)
+{
+	const struct bf_op *o;
+	int state = 0, i;
+
+	for (i = 0; i < n; i++) {
+		o = &ops[order[i]];
+		switch (o->type) {
+		case LINCHECK_READ:
+			if (o->result != state)
+				return 0;
+			break;
+		case LINCHECK_WRITE:
+			state = o->value;
+			break;
+		case LINCHECK_DELETE:
+			state = 0;
+			break;
+		default:
+			if (o->pending) {
+				if (state == o->expect)
+					state = o->value;
+				break;
+			}
+			if (o->ok != (state == o->expect) ||
+			    (o->has_prev && o->prev != state))
+				return 0;
+			if (o->ok)
+				state = o->value;
+			break;
+		}
+	}
+	return 1;
+}
+
+/* Extend order[0..k) with every unused op that nothing must precede. */
+static int
+bf_search(const struct bf_op *ops, int n, unsigned used, unsigned take,
+    int *order, int k)
+{
+	int i, j, blocked;
+
+	if (k == __builtin_popcount(take))
+		return bf_replay(ops, order, k);
+	for (i = 0; i < n; i++) {
+		if (!(take & (1u << i)) || (used & (1u << i)))
+			continue;
+		blocked = 0;
+		for (j = 0; j < n && !blocked; j++)
+			if ((take & (1u << j)) && !(used & (1u << j)) &&
+			    j != i && !ops[j].pending && ops[j].ret < ops[i].invoke)
+				blocked = 1;
+		if (blocked)
+			continue;
+		order[k] = i;
+		if (bf_search(ops, n, used | 1u << i, take, order, k + 1))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+bf_check(const struct bf_op *ops, int n)
+{
+	unsigned take, must = 0;
+	int order[8], i;
+
+	for (i = 0; i < n; i++)
+		if (!ops[i].pending)
+			must |= 1u << i;
+	for (take = 0; take < (1u << n); take++)
+		if ((take & must) == must &&
+		    bf_search(ops, n, 0, take, order, 0))
+			return 1;
+	return 0;
+}
+
+static struct lincheck_val
+bf_val(int v)
+{
+	static const char *digits[] = { "", "1", "2", "3" };
+	struct lincheck_val x = { NULL, 0, 0 };
+
+	if (v != 0) {
+		x.ptr = (const uint8_t *)digits[v];
+		x.len = 1;
+		x.present = 1;
+	}
+	return x;
+}
+
+static void
+test_bruteforce(void)
+{
+	struct bf_op ops[7];
+	struct lincheck_op op;
+	struct lincheck *lc;
+	int round, i, n, m, want, got, agree = 0, yes = 0, rounds = 3000;
+
+	for (round = 0; round < rounds; round++) {
+		n = 2 + tap_rand_below(6);
+		lc = lincheck_new();
+		for (i = m = 0; i < n; i++) {
+			struct bf_op *o = &ops[m];
+
+			memset(o, 0, sizeof(*o));
+			o->type = tap_rand_below(4);
+			o->value = 1 + tap_rand_below(3);
+			o->expect = tap_rand_below(4);
+			o->result = tap_rand_below(4);
+			o->ok = tap_rand_below(2);
+			o->has_prev = tap_rand_below(2);
+			o->prev = o->has_prev ? (int)tap_rand_below(4) : 0;
+			o->invoke = tap_rand_below(20);
+			o->ret = o->invoke + tap_rand_below(8);
+			o->pending = tap_rand_below(5) == 0;
+			if (o->type == LINCHECK_CAS && tap_rand_below(4) == 0)
+				o->value = 0;	/* a cas that deletes */
+			memset(&op, 0, sizeof(op));
+			op.client = i;
+			op.key = bytes_str("k");
+			op.type = o->type;
+			op.invoke = o->invoke;
+			op.ret = o->pending ? LINCHECK_PENDING : (uint64_t)o->ret;
+			op.value = bf_val(o->value);
+			op.expect = bf_val(o->expect);
+			op.result = bf_val(o->result);
+			op.ok = o->ok;
+			op.has_prev = o->has_prev;
+			op.prev = bf_val(o->prev);
+			if (o->type == LINCHECK_WRITE && o->value == 0)
+				continue;
+			if (lincheck_add(lc, &op) == -1)
+				diag("add: %s", log_reason());
+			/* A pending read constrains nothing: both drop it. */
+			if (!(o->pending && o->type == LINCHECK_READ))
+				m++;
+		}
+		want = bf_check(ops, m);
+		got = lincheck_check(lc, NULL) == LINCHECK_OK;
+		if (want == got)
+			agree++;
+		else if (round - agree < 3)
+			diag("round %d: brute force says %d, lincheck %d", round,
+			    want, got);
+		yes += want;
+		lincheck_free(lc);
+	}
+	is_int(agree, rounds, "lincheck agrees with brute force on %d small "
+	    "random histories (%d linearizable)", rounds, yes);
+	ok(yes > rounds / 10 && yes < rounds - rounds / 10,
+	    "and they are a mix of both verdicts");
+}
+
 static void
 test_budget(void)
 {
@@ -401,6 +566,7 @@ main(void)
 	test_accepts();
 	test_parse();
 	test_random();
+	test_bruteforce();
 	test_budget();
 	test_tool();
 	return done_testing();
