@@ -18,7 +18,8 @@
  *	-d	run seeds until this many seconds have passed (a campaign)
  *	-H	write the (last) run's client history for lincheck_tool
  *	-K	first check that planted bugs (-M) are caught (TAP tests)
- *	-M	plant a bug: stale-read, early-ack, skip-apply, forget-vote
+ *	-M	plant a bug: stale-read, early-ack, skip-apply, forget-vote,
+ *		no-fsync
  *	-N	nodes (3..7); default 3, 5 or 7 by seed
  *	-n	steps per run (default 10000)
  *	-q	no summary line at the end
@@ -99,7 +100,8 @@ struct sim_opts {
 };
 
 static const char *sim_mutations[SIM_MUT_MAX] = {
-	"none", "stale-read", "early-ack", "skip-apply", "forget-vote"
+	"none", "stale-read", "early-ack", "skip-apply", "forget-vote",
+	"no-fsync"
 };
 
 static void

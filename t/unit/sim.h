@@ -80,6 +80,7 @@ struct sim_store {
 	int (*make_snap)(void *arg, uint64_t request_index);
 	void *make_snap_arg;
 	int no_sync_on_snapshot;	/* -U: a snapshot leaves hs unsynced */
+	int no_vote_sync;		/* planted bug: term, vote not synced */
 	/* Backs the pointers handed out by the snapshot callback. */
 	struct raft_conf_state view;
 };
@@ -160,6 +161,7 @@ enum {
 	SIM_MUT_EARLY_ACK,	/* acknowledge writes when proposed */
 	SIM_MUT_SKIP_APPLY,	/* node 2 skips some writes */
 	SIM_MUT_FORGET_VOTE,	/* a crash forgets the vote */
+	SIM_MUT_NO_FSYNC,	/* term and vote are never synced */
 	SIM_MUT_MAX
 };
 

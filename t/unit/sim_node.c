@@ -137,6 +137,7 @@ sim_node_create(struct sim *s, struct sim_node *n, uint64_t id,
 	} else
 		sim_store_init(&n->st);
 	n->st.no_sync_on_snapshot = s->unsynced_snap;
+	n->st.no_vote_sync = s->mutation == SIM_MUT_NO_FSYNC;
 	sim_node_start(s, n);
 }
 

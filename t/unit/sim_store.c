@@ -222,7 +222,9 @@ sim_store_set_hard_state(struct sim_store *st,
     const struct raft_hard_state *hs, int sync)
 {
 	st->hs = *hs;
-	if (sync)
+	if (sync && st->no_vote_sync)
+		st->hs_synced.commit = hs->commit;
+	else if (sync)
 		st->hs_synced = *hs;
 }
 
@@ -254,7 +256,7 @@ sim_store_set_snapshot(struct sim_store *st, uint64_t index, uint64_t term,
 	 * snapshot, or an applied index above the commit.)
 	 */
 	if (!st->no_sync_on_snapshot)
-		st->hs_synced = st->hs;
+		sim_store_set_hard_state(st, &st->hs, 1);
 }
 
 void
