@@ -10,17 +10,6 @@
 #include "raftwire.h"
 #include "tap.h"
 
-static struct raft_config
-cfg(void)
-{
-	struct raft_config c;
-
-	memset(&c, 0, sizeof(c));
-	c.election_tick = 10;
-	c.heartbeat_tick = 1;
-	return c;
-}
-
 static int
 has_id(const uint64_t *ids, size_t n, uint64_t id)
 {
@@ -92,7 +81,7 @@ leave_joint(struct raftnet *net, uint64_t at)
 static struct raftnet *
 group(int n, int nvoters)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = raftnet_new(n, nvoters, &c);
 
 	raftnet_campaign(net, 1);
@@ -106,7 +95,7 @@ group(int n, int nvoters)
 static struct raftnet *
 group_spare(int n, int nvoters)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raft_conf_state cs;
 	uint64_t ids[] = { 1, 2, 3, 4, 5, 6, 7 };
 	struct raftnet *net;
@@ -154,7 +143,7 @@ test_learner_ack_not_counted(void)
 static void
 test_learner_vote_not_counted(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = raftnet_new(3, 2, &c);
 
 	raftnet_cut(net, 1, 2);
@@ -171,7 +160,7 @@ test_learner_vote_not_counted(void)
 static void
 test_learner_checkquorum(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 
 	c.check_quorum = 1;

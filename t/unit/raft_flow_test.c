@@ -11,17 +11,6 @@
 #include "raftwire.h"
 #include "tap.h"
 
-static struct raft_config
-cfg(void)
-{
-	struct raft_config c;
-
-	memset(&c, 0, sizeof(c));
-	c.election_tick = 10;
-	c.heartbeat_tick = 1;
-	return c;
-}
-
 static struct raftnet *
 group(const struct raft_config *c, int n)
 {
@@ -65,7 +54,7 @@ propose_held(struct raftnet *net, int n, const char *data)
 static void
 test_probe_state(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = raftnet_new(3, 3, &c);
 
 	net->hold = 1;
@@ -94,7 +83,7 @@ test_probe_state(void)
 static void
 test_replicate_pipelines(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3);
 
 	net->hold = 1;
@@ -113,7 +102,7 @@ test_replicate_pipelines(void)
 static void
 test_inflight_window(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 	long i;
 
@@ -139,7 +128,7 @@ test_inflight_window(void)
 static void
 test_inflight_heartbeat_frees(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 
 	c.max_inflight_msgs = 2;
@@ -168,7 +157,7 @@ test_inflight_heartbeat_frees(void)
 static void
 test_inflight_bytes(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 
 	c.max_inflight_bytes = 10;
@@ -191,7 +180,7 @@ test_inflight_bytes(void)
 static void
 test_max_size_per_msg(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 	char big[30];
 	int i;
@@ -221,7 +210,7 @@ test_max_size_per_msg(void)
 static void
 test_unreachable_probe(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3);
 
 	raftnet_propose(net, 1, "a");
@@ -238,7 +227,7 @@ test_unreachable_probe(void)
 static void
 test_reject_to_probe(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3);
 	struct raft_msg m;
 	uint64_t last;
@@ -269,7 +258,7 @@ test_reject_to_probe(void)
 static void
 test_uncommitted_cap(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 	struct raft *r;
 
@@ -292,7 +281,7 @@ test_uncommitted_cap(void)
 static void
 test_uncommitted_cap_big_entry(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 	char big[50];
 
@@ -342,7 +331,7 @@ lagging(const struct raft_config *c, uint64_t lagger)
 static void
 test_snapshot_sent(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = lagging(&c, 3);
 	struct raftnet_node *n3 = raftnet_node(net, 3);
 
@@ -373,7 +362,7 @@ test_snapshot_sent(void)
 static void
 test_no_snapshot_when_not_needed(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3);
 
 	raftnet_propose(net, 1, "a");
@@ -389,7 +378,7 @@ test_no_snapshot_when_not_needed(void)
 static void
 test_snapshot_membership(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raft_conf_state cs;
 	uint64_t ids[] = { 1, 2, 3 };
 	struct raftnet *net;
@@ -419,7 +408,7 @@ test_snapshot_membership(void)
 static void
 test_snapshot_report_failure(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = lagging(&c, 3);
 	int calls;
 
@@ -444,7 +433,7 @@ test_snapshot_report_failure(void)
 static void
 test_snapshot_report_success(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = lagging(&c, 3);
 
 	until_snapshot(net);
@@ -462,7 +451,7 @@ test_snapshot_report_success(void)
 static void
 test_snapshot_unavailable(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = lagging(&c, 3);
 
 	raftnet_node(net, 1)->st.snap_unavailable = 1;
@@ -504,7 +493,7 @@ send_snap(struct raftnet *net, uint64_t to, uint64_t index, uint64_t term,
 static void
 test_snapshot_ignored_cases(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3);
 	uint64_t v12[] = { 1, 2 }, v123[] = { 1, 2, 3 };
 	struct raft_msg m;
@@ -530,7 +519,7 @@ test_snapshot_ignored_cases(void)
 static void
 test_snapshot_fast_forward(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3);
 	uint64_t v123[] = { 1, 2, 3 };
 
@@ -549,7 +538,7 @@ test_snapshot_fast_forward(void)
 static void
 test_request_snapshot(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3);
 	struct raftnet_node *n2 = raftnet_node(net, 2);
 
@@ -573,7 +562,7 @@ test_request_snapshot(void)
 static void
 test_restart_after_snapshot(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = lagging(&c, 3);
 
 	raftnet_heal(net);
@@ -594,7 +583,7 @@ test_restart_after_snapshot(void)
 static void
 test_compact_everyone(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3);
 	struct raft_status s;
 

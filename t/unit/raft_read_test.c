@@ -11,20 +11,9 @@
 #include "tap.h"
 
 static struct raft_config
-cfg(void)
-{
-	struct raft_config c;
-
-	memset(&c, 0, sizeof(c));
-	c.election_tick = 10;
-	c.heartbeat_tick = 1;
-	return c;
-}
-
-static struct raft_config
 lease_cfg(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 
 	c.check_quorum = 1;
 	c.read_only_option = RAFT_READ_LEASE_BASED;
@@ -73,7 +62,7 @@ read_index(struct raftnet *net, uint64_t id, size_t i)
 static void
 test_read_index(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3, 3);
 
 	raftnet_propose(net, 1, "a");
@@ -89,7 +78,7 @@ test_read_index(void)
 static void
 test_read_waits_for_quorum(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3, 3);
 
 	net->hold = 1;
@@ -107,7 +96,7 @@ test_read_waits_for_quorum(void)
 static void
 test_read_new_leader(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = raftnet_new(3, 3, &c);
 	long i;
 
@@ -132,7 +121,7 @@ test_read_new_leader(void)
 static void
 test_read_forwarded(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3, 3);
 
 	raftnet_propose(net, 1, "a");
@@ -149,7 +138,7 @@ test_read_forwarded(void)
 static void
 test_reads_batched(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3, 3);
 	long i;
 
@@ -179,7 +168,7 @@ test_reads_batched(void)
 static void
 test_read_old_round_not_enough(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3, 3);
 	long i;
 
@@ -200,7 +189,7 @@ test_read_old_round_not_enough(void)
 static void
 test_read_single(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 1, 1);
 
 	raft_read_index(raftnet_raft(net, 1), "s", 1);
@@ -213,7 +202,7 @@ test_read_single(void)
 static void
 test_read_stale_leader(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3, 3);
 
 	raftnet_isolate(net, 1);
@@ -233,7 +222,7 @@ test_read_stale_leader(void)
 static void
 test_read_no_leader(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = raftnet_new(3, 3, &c);
 
 	is_int(raft_read_index(raftnet_raft(net, 2), "x", 1), RAFT_ERR_DROPPED,
@@ -248,7 +237,7 @@ test_read_no_leader(void)
 static void
 test_read_learner_echo(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3, 2);
 
 	raftnet_cut(net, 1, 2);
@@ -261,7 +250,7 @@ test_read_learner_echo(void)
 static void
 test_read_after_write(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3, 3);
 	uint64_t idx;
 
@@ -391,7 +380,7 @@ test_lease_boot_wait(void)
 static void
 test_transfer(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3, 3);
 
 	raftnet_propose(net, 1, "a");
@@ -413,7 +402,7 @@ test_transfer(void)
 static void
 test_transfer_catch_up(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3, 3);
 	int i;
 
@@ -439,7 +428,7 @@ test_transfer_catch_up(void)
 static void
 test_transfer_drops_proposals(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3, 3);
 	struct raft_status s;
 
@@ -464,7 +453,7 @@ test_transfer_drops_proposals(void)
 static void
 test_transfer_refusals(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3, 3);
 
 	is_int(raft_transfer_leader(raftnet_raft(net, 1), 1), RAFT_ERR_REFUSED,
@@ -477,7 +466,7 @@ test_transfer_refusals(void)
 static void
 test_transfer_forwarded(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3, 3);
 
 	is_int(raft_transfer_leader(raftnet_raft(net, 2), 3), 0,
@@ -491,7 +480,7 @@ test_transfer_forwarded(void)
 static void
 test_transfer_check_quorum(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 
 	c.check_quorum = 1;
@@ -508,7 +497,7 @@ test_transfer_check_quorum(void)
 static void
 test_transfer_prevote(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 	uint64_t pv;
 
@@ -525,7 +514,7 @@ test_transfer_prevote(void)
 static void
 test_transfer_retarget(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3, 3);
 	struct raft_status s;
 
@@ -543,7 +532,7 @@ test_transfer_retarget(void)
 static void
 test_transfer_learner_timeout_now(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = group(&c, 3, 2);
 	struct raft_msg m;
 

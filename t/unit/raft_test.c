@@ -12,21 +12,10 @@
 #include "raftwire.h"
 #include "tap.h"
 
-static struct raft_config
-cfg(void)
-{
-	struct raft_config c;
-
-	memset(&c, 0, sizeof(c));
-	c.election_tick = 10;
-	c.heartbeat_tick = 1;
-	return c;
-}
-
 static struct raftnet *
 net3(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 
 	return raftnet_new(3, 3, &c);
 }
@@ -47,7 +36,7 @@ elected(int n, const struct raft_config *c)
 static void
 test_single_node(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = raftnet_new(1, 1, &c);
 
 	raftnet_campaign(net, 1);
@@ -174,7 +163,7 @@ test_vote_rejections_lose(void)
 static void
 test_duplicate_vote_counts_once(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = raftnet_new(5, 5, &c);
 
 	net->hold = 1;
@@ -195,7 +184,7 @@ test_duplicate_vote_counts_once(void)
 static void
 test_split_vote(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = raftnet_new(4, 4, &c);
 	long i;
 
@@ -378,7 +367,7 @@ test_stale_term_ignored(void)
 static void
 test_partition_minority(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = raftnet_new(5, 5, &c);
 
 	raftnet_cut(net, 1, 4);
@@ -406,7 +395,7 @@ test_partition_minority(void)
 static void
 test_five_nodes_two_down(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = raftnet_new(5, 5, &c);
 
 	raftnet_crash(net, 4);
@@ -423,7 +412,7 @@ test_five_nodes_two_down(void)
 static void
 test_learner_no_campaign(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = raftnet_new(3, 2, &c);
 	int k;
 
@@ -490,7 +479,7 @@ test_replication(void)
 static void
 test_forwarding(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 
 	net = raftnet_new(3, 3, &c);
@@ -525,7 +514,7 @@ test_no_leader_drops(void)
 static void
 test_commit_needs_majority(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = raftnet_new(5, 5, &c);
 	uint64_t before;
 
@@ -659,7 +648,7 @@ test_conflict_overwrite(void)
 static void
 test_reject_hint_skips_term(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net = raftnet_new(3, 3, &c);
 	uint64_t rej;
 	int i;
@@ -762,7 +751,7 @@ test_committed_never_overwritten(void)
 static void
 test_entry_too_large(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 	char big[200];
 
@@ -926,7 +915,7 @@ test_bad_messages(void)
 static void
 test_prevote_election(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 
 	c.pre_vote = 1;
@@ -954,7 +943,7 @@ test_prevote_election(void)
 static void
 test_prevote_no_disruption(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 
 	c.pre_vote = 1;
@@ -991,7 +980,7 @@ test_no_prevote_disruption(void)
 static void
 test_prevote_stale_log(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 	struct raft_msg m;
 
@@ -1017,7 +1006,7 @@ test_prevote_stale_log(void)
 static void
 test_prevote_higher_term_reject(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 
 	c.pre_vote = 1;
@@ -1035,7 +1024,7 @@ test_prevote_higher_term_reject(void)
 static void
 test_prevote_lower_term_answered(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 	struct raft_msg m;
 
@@ -1058,7 +1047,7 @@ test_prevote_lower_term_answered(void)
 static void
 test_check_quorum_step_down(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 
 	c.check_quorum = 1;
@@ -1079,7 +1068,7 @@ test_check_quorum_step_down(void)
 static void
 test_check_quorum_lease_ignores_vote(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 
 	c.check_quorum = 1;
@@ -1098,7 +1087,7 @@ test_check_quorum_lease_ignores_vote(void)
 static void
 test_check_quorum_stuck_candidate(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 
 	c.check_quorum = 1;
@@ -1120,7 +1109,7 @@ test_check_quorum_stuck_candidate(void)
 static void
 test_check_quorum_stale_leader_told(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 	struct raft_msg m;
 
@@ -1234,7 +1223,7 @@ test_ready_flags(void)
 static void
 test_max_committed_per_ready(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 	int i;
 
@@ -1277,7 +1266,7 @@ test_async_apply(void)
 static void
 test_new_validation(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet_store st;
 	struct raft_storage rs;
 	uint64_t v[3] = { 1, 2, 3 };
@@ -1318,7 +1307,7 @@ rnd(uint64_t *x)
 static void
 test_chaos(int pre_vote, int check_quorum, uint64_t seed)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 	uint64_t leader_of[512], x = seed, t, l;
 	int step, two_leaders = 0, i, props = 0;
@@ -1388,7 +1377,7 @@ test_chaos(int pre_vote, int check_quorum, uint64_t seed)
 static void
 test_idle_memory(void)
 {
-	struct raft_config c = cfg();
+	struct raft_config c = raftnet_config();
 	struct raftnet *net;
 	size_t sz;
 

@@ -230,6 +230,17 @@ raftnet_new_cs(int n, const struct raft_config *cfg,
 	return net;
 }
 
+struct raft_config
+raftnet_config(void)
+{
+	struct raft_config c;
+
+	memset(&c, 0, sizeof(c));
+	c.election_tick = 10;
+	c.heartbeat_tick = 1;
+	return c;
+}
+
 struct raftnet *
 raftnet_new(int n, int nvoters, const struct raft_config *cfg)
 {

@@ -90,6 +90,8 @@ struct raftnet {
 };
 
 /* n nodes, ids 1..n; voters 1..nvoters, learners the rest. */
+/* The config every test starts from: election 10 ticks, heartbeat 1. */
+struct raft_config raftnet_config(void);
 struct raftnet *raftnet_new(int n, int nvoters, const struct raft_config *);
 /* The same, with the membership given (node ids are still 1..n). */
 struct raftnet *raftnet_new_cs(int n, const struct raft_config *,
