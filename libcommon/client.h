@@ -1,0 +1,139 @@
+/*
+ * The raw KV client: tikvd's raw commands (cmd/tikvd/service.h) as C
+ * calls over the whole cluster.
+ *
+ * It routes each key to the region holding it through a cache of regions
+ * and their leaders (regioncache.h) filled from PD, and sends the command
+ * to the leader's store, naming the region as REGION_ID:CONF_VER:VERSION.
+ * On a region error it fixes the cache and retries: NOT_LEADER moves to
+ * the leader it names (or, when the store does not know one, to the next
+ * peer), EPOCH_NOT_MATCH takes the store's newer region, KEY_NOT_IN_REGION
+ * and REGION_NOT_FOUND drop the region so PD is asked again,
+ * SERVER_IS_BUSY and STALE_COMMAND wait.  Retries back off exponentially
+ * from 2 ms up to 500 ms and stop when the call has made no progress for
+ * the timeout given to client_open (default 10 s).
+ *
+ * Batches are split by region: each region's share goes out as one
+ * message of many command lines.  Scans, delete-range and checksum walk
+ * the regions of their range in key order (scans also in reverse).
+ *
+ * A write that fails in transit (no reply: the connection broke or the
+ * call timed out) may or may not have happened.  put, delete, the batch
+ * writes and delete-range are retried anyway: doing them twice is doing
+ * them once.  A compare-and-swap is not: it returns CLIENT_UNKNOWN, and so
+ * does a split.  A CAS that meets STALE_COMMAND (its leader lost office
+ * before the entry committed, and another leader may still commit it)
+ * returns CLIENT_UNKNOWN too.
+ *
+ * Every call returns -1 with log_reason() on failure.  Any number of
+ * threads may share one client.
+ */
+#ifndef CLIENT_H
+#define CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "region.h"
+
+/* The write may or may not have taken effect; never retried. */
+#define CLIENT_UNKNOWN		(-2)
+
+#define CLIENT_DEFAULT_TIMEOUT_MS	10000
+
+/* Scan flags. */
+#define CLIENT_KEY_ONLY		0x01	/* values are left empty */
+#define CLIENT_REVERSE		0x02	/* from end down to start */
+
+struct client;
+struct pdclient;
+
+/* timeout_ms 0: CLIENT_DEFAULT_TIMEOUT_MS.  NULL with log_reason(). */
+struct client *client_open(char *const *pd_endpoints, size_t n,
+    int timeout_ms);
+void client_close(struct client *);
+/* The client's PD connection, for metadata calls (pdclient.h). */
+struct pdclient *client_pd(struct client *);
+
+/* 1 found (value filled), 0 not found, -1 error. */
+int client_get(struct client *, const void *key, size_t keylen,
+    struct buf *value);
+/* found[i] and values[i] for keys[i]; 0 or -1. */
+int client_batch_get(struct client *, const struct bytes *keys, size_t n,
+    int *found, struct buf *values);
+/* ttl in seconds, 0 for none. */
+int client_put(struct client *, const void *key, size_t keylen,
+    const void *value, size_t valuelen, uint64_t ttl);
+int client_batch_put(struct client *, const struct bytes *keys,
+    const struct bytes *values, size_t n, uint64_t ttl);
+int client_delete(struct client *, const void *key, size_t keylen);
+int client_batch_delete(struct client *, const struct bytes *keys,
+    size_t n);
+
+struct client_pair {
+	struct buf key;
+	struct buf value;
+};
+
+/*
+ * The pairs of [start, end) (empty end: to the end of the key space) in
+ * key order, or from the end down with CLIENT_REVERSE, at most limit of
+ * them (0: no limit).  *out is malloc'ed: client_pairs_free.
+ */
+int client_scan(struct client *, const void *start, size_t startlen,
+    const void *end, size_t endlen, size_t limit, int flags,
+    struct client_pair **out, size_t *n);
+void client_pairs_free(struct client_pair *, size_t n);
+
+/* Deletes every key of [start, end) (empty end: to the end). */
+int client_delete_range(struct client *, const void *start,
+    size_t startlen, const void *end, size_t endlen);
+
+/*
+ * Compare-and-swap on one key: if the key is absent (expect_absent) or
+ * holds expect, put value with ttl (or delete the key, del).  *swapped
+ * says whether it did; *prev_found and prev (if not NULL) give the value
+ * the key held before.  0, -1, or CLIENT_UNKNOWN.
+ */
+struct client_cas {
+	int expect_absent;
+	struct bytes expect;
+	int del;
+	struct bytes value;
+	uint64_t ttl;
+};
+
+int client_cas(struct client *, const void *key, size_t keylen,
+    const struct client_cas *, int *swapped, int *prev_found,
+    struct buf *prev);
+
+/* 1 found (*ttl: seconds left, 0 for no TTL), 0 not found, -1 error. */
+int client_get_ttl(struct client *, const void *key, size_t keylen,
+    uint64_t *ttl);
+
+/*
+ * Over [start, end), combined across regions: counts and bytes add, the
+ * checksums XOR (tikvd's RAW_CHECKSUM).
+ */
+struct client_checksum {
+	uint64_t count;
+	uint64_t bytes;
+	uint64_t checksum;
+};
+
+int client_checksum(struct client *, const void *start, size_t startlen,
+    const void *end, size_t endlen, struct client_checksum *);
+
+/*
+ * Admin: split the region holding key at key (SPLIT_REGION to its
+ * leader); left and right (region_init'ed, may be NULL) get the two
+ * regions.  0, -1, or CLIENT_UNKNOWN.
+ */
+int client_split_region(struct client *, const void *key, size_t keylen,
+    struct region *left, struct region *right);
+/* Admin: make the region's peer on store_id its leader. */
+int client_transfer_leader(struct client *, uint64_t region_id,
+    uint64_t store_id);
+
+#endif
