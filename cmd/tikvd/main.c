@@ -173,13 +173,14 @@ main(int argc, char *argv[])
 		fatalx("cannot join the cluster: %s", log_reason());
 	st.ap = apply_start(&st);
 	st.tr = transport_new(&st);
+	/* Before the loop starts: the loop calls into the worker. */
+	st.pw = pdworker_start(&st);
 	if (raftstore_start(st.rs) == -1)
 		fatalx("%s", log_reason());
 	st.srv = net_server_start(cfg.addr, (int)cfg.contexts,
 	    cfg.max_message_size, service_handle, &st);
 	if (st.srv == NULL)
 		fatalx("%s", log_reason());
-	st.pw = pdworker_start(&st);
 	log_notice("ready: store %llu serving %s, data directory '%s' "
 	    "(pid %ld)", (unsigned long long)st.store_id,
 	    net_server_url(st.srv), cfg.data_dir, (long)getpid());
@@ -200,8 +201,9 @@ main(int argc, char *argv[])
 	}
 	log_notice("exiting on signal %d", sig);
 	net_server_stop(st.srv);
-	pdworker_stop(st.pw);
+	/* The loop first: the worker's queries then fail at once. */
 	raftstore_stop(st.rs);
+	pdworker_stop(st.pw);
 	transport_free(st.tr);
 	apply_stop(st.ap);
 	raftstore_free(st.rs);

@@ -1287,8 +1287,18 @@ run_query(struct raftstore *rs, struct query *q)
 	struct mb_item *it = item_new(MB_QUERY);
 
 	it->q = q;
-	post(rs, it);
 	pthread_mutex_lock(&rs->mu);
+	if (rs->stop) {
+		pthread_mutex_unlock(&rs->mu);
+		free(it);
+		return -1;
+	}
+	if (rs->tail != NULL)
+		rs->tail->next = it;
+	else
+		rs->head = it;
+	rs->tail = it;
+	pthread_cond_signal(&rs->cv);
 	while (!q->done)
 		pthread_cond_wait(&rs->qcv, &rs->mu);
 	pthread_mutex_unlock(&rs->mu);
@@ -1300,7 +1310,11 @@ raftstore_regions(struct raftstore *rs, struct region_info **out, size_t *n)
 {
 	struct query q = { .kind = Q_ALL };
 
-	run_query(rs, &q);
+	if (run_query(rs, &q) == -1) {
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
 	*out = q.out;
 	*n = q.n;
 	return 0;
@@ -1309,7 +1323,8 @@ raftstore_regions(struct raftstore *rs, struct region_info **out, size_t *n)
 static int
 query_one(struct raftstore *rs, struct query *q, struct region_info *ri)
 {
-	run_query(rs, q);
+	if (run_query(rs, q) == -1)
+		return -1;
 	if (q->n == 0) {
 		free(q->out);
 		return -1;

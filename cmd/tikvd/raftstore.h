@@ -98,9 +98,10 @@ struct region_info {
 };
 
 /*
- * A copy of every region (or the one holding key, or region id), taken
- * under a lock the loop holds only briefly.  Free with
- * raftstore_info_free().
+ * A copy of every region (or the one holding key, or region id), made by
+ * the loop at its next round.  raftstore_info_free() frees the regions
+ * in the array; the caller frees the array from raftstore_regions().
+ * -1 when the raftstore has stopped (or no such region).
  */
 int raftstore_regions(struct raftstore *, struct region_info **, size_t *n);
 int raftstore_region_by_id(struct raftstore *, uint64_t id,

@@ -100,6 +100,8 @@ request_dispatched(struct request *req)
 void
 slot_done(struct slot *s, const struct buf *line)
 {
+	if (s == NULL)
+		return;
 	buf_add(&s->line, line->data, line->len);
 	request_unref(s->req);
 }
@@ -110,6 +112,8 @@ slot_error(struct slot *s, int word, const char *fmt, ...)
 	struct buf text = BUF_INIT, line = BUF_INIT;
 	va_list ap;
 
+	if (s == NULL)
+		return;
 	va_start(ap, fmt);
 	buf_vprintf(&text, fmt, ap);
 	va_end(ap);

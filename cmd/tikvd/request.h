@@ -41,7 +41,8 @@ void request_dispatched(struct request *);
 
 /*
  * Completes a slot with its reply line(s), which must end with LF.  The
- * buffer is copied.  Any thread; exactly once per slot.
+ * buffer is copied.  Any thread; exactly once per slot.  A NULL slot
+ * (a command nobody waits for, such as an automatic split) is ignored.
  */
 void slot_done(struct slot *, const struct buf *);
 /* The same for a reply built with proto_reply_error(). */
