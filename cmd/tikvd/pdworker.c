@@ -35,6 +35,7 @@
 #include "proto.h"
 #include "raft.h"
 #include "raftstore.h"
+#include "raw.h"
 #include "region.h"
 #include "request.h"
 #include "schema.h"
@@ -50,6 +51,8 @@
 /* A split proposed is not proposed again for this many check intervals,
  * unless the region's version moved (it applied). */
 #define SPLIT_WAIT_CHECKS	3
+/* Expired keys deleted per region per split check. */
+#define SWEEP_BATCH		256
 #define DEFAULT_INTERVAL_MS	10000
 
 enum task_kind {
@@ -818,6 +821,29 @@ check_region(struct pdworker *pw, const struct region_info *ri,
 	propose_split(pw, r, middle->data, middle->len, NULL);
 }
 
+/*
+ * Deletes keys whose TTL expired, through Raft like any write; the
+ * deletes are IF_EXPIRED, so a put that lands first survives.
+ */
+static void
+sweep_expired(struct pdworker *pw, const struct region_info *ri)
+{
+	struct cmd *c = xmalloc(sizeof(*c));
+	int n;
+
+	cmd_init(c);
+	n = raw_collect_expired(pw->st->kv, &ri->region, tikvd_now_ms(),
+	    SWEEP_BATCH, c);
+	if (n <= 0) {
+		cmd_free(c);
+		free(c);
+		return;
+	}
+	log_debug("region %" PRIu64 ": deleting %d expired keys",
+	    ri->region.id, n);
+	raftstore_propose(pw->st->rs, c, NULL);
+}
+
 static void
 split_check(struct pdworker *pw)
 {
@@ -830,9 +856,12 @@ split_check(struct pdworker *pw)
 		return;
 	}
 	pw->gen++;
-	for (i = 0; i < n && !stopping(pw); i++)
-		if (leads(&v[i]))
+	for (i = 0; i < n && !stopping(pw); i++) {
+		if (leads(&v[i])) {
 			check_region(pw, &v[i], &middle);
+			sweep_expired(pw, &v[i]);
+		}
+	}
 	if (i == n)
 		sweep_stats(pw);
 	buf_free(&middle);
