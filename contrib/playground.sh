@@ -4,7 +4,9 @@
 #
 #	contrib/playground.sh [-x] [-b builddir] [-d dir] [-p port]
 #
-# Today the cluster is one pdd; tikvd stores join it when tikvd lands.
+# The cluster is one pdd and three tikvd stores, each in its own
+# subdirectory with its own log; the first store bootstraps the cluster and
+# PD adds the other two as replicas of the first region.
 set -eu
 
 build=build
@@ -58,23 +60,57 @@ start() {
 
 pd=tcp://127.0.0.1:$port
 start pd "$bin/pdd" -d -D "$dir/pd" -l "$pd"
+for i in 1 2 3; do
+	cat >"$dir/tikv$i.toml" <<EOT
+[server]
+addr = "tcp://127.0.0.1:$((port + 20 + i))"
+[storage]
+data-dir = "$dir/tikv$i"
+[pd]
+endpoints = ["$pd"]
+[raftstore]
+raft-base-tick-interval = "100ms"
+pd-heartbeat-tick-interval = "1s"
+pd-store-heartbeat-tick-interval = "1s"
+EOT
+	start "tikv$i" "$bin/tikvd" -d -f "$dir/tikv$i.toml"
+done
 
 ctl="$bin/tikv-ctl --pd 127.0.0.1:$port"
+# Wait until the first region has its three replicas.
+i=0
+until [ "$($ctl region 2>/dev/null | head -n 1 | grep -o ':v' |
+    wc -l)" -ge 3 ] ||
+    [ $i -ge 150 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+
 cat <<EOT
 playground in $dir
-  pd   $pd   (log $dir/pd.log)
+  pd     $pd   (log $dir/pd.log)
+  tikv1  tcp://127.0.0.1:$((port + 21))   (log $dir/tikv1.log)
+  tikv2  tcp://127.0.0.1:$((port + 22))   (log $dir/tikv2.log)
+  tikv3  tcp://127.0.0.1:$((port + 23))   (log $dir/tikv3.log)
 
 try:
-  $ctl ping
-  $ctl tso -n 3
-  $ctl -j id -n 2
-  nngcat --req --dial $pd --raw --data 'HELP'
+  $ctl store
+  $ctl region
+  $ctl raw put greeting hello
+  $ctl raw get greeting
+  $ctl raw scan -l 10 '' ''
+  $ctl split-region m
+  nngcat --req --dial tcp://127.0.0.1:$((port + 21)) --raw --data 'REGIONS'
 
 EOT
-echo "\$ tikv-ctl ping"
-$ctl ping
-echo "\$ tikv-ctl tso -n 3"
-$ctl tso -n 3
+run() {
+	echo "\$ tikv-ctl $*"
+	$ctl "$@"
+}
+run store
+run raw put greeting hello
+run raw get greeting
+run region
 
 if [ "$once" -eq 1 ]; then
 	exit 0
