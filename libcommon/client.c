@@ -22,6 +22,8 @@
 /* One call to a store waits at most a quarter of the timeout (but 1 s at
  * least), so a dead leader leaves time to try the other peers. */
 #define ATTEMPT_MIN_MS		1000
+/* Nor less than this, even when the timeout is nearly spent. */
+#define ATTEMPT_FLOOR_MS	200
 #define SCAN_PAGE		256
 #define PD_SCAN_PAGE		256
 /* A batch line stays well inside PROTO_MAX_ARGS tokens and PROTO_MAX_LINE
@@ -167,13 +169,43 @@ attempt_timeout(const struct retry *r, int whole)
 {
 	uint64_t now = now_ms(), left, cap;
 
-	left = r->deadline > now ? r->deadline - now : 1;
+	left = r->deadline > now ? r->deadline - now : 0;
 	cap = (uint64_t)r->c->timeout_ms / 4;
 	if (cap < ATTEMPT_MIN_MS)
 		cap = ATTEMPT_MIN_MS;
 	if (!whole && left > cap)
 		left = cap;
+	if (left < ATTEMPT_FLOOR_MS)
+		left = ATTEMPT_FLOOR_MS;
 	return (int)left;
+}
+
+/* --- reasons ------------------------------------------------------------- */
+
+/* Puts "prefix: " before the current log_reason(). */
+static void reason_prefix(const char *, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static void
+reason_prefix(const char *fmt, ...)
+{
+	char old[512], pre[256];
+	va_list ap;
+
+	strlcpy(old, log_reason(), sizeof(old));
+	va_start(ap, fmt);
+	vsnprintf(pre, sizeof(pre), fmt, ap);
+	va_end(ap);
+	log_setreason("%s: %s", pre, old);
+}
+
+static void
+reason_unknown(void)
+{
+	char old[512];
+
+	strlcpy(old, log_reason(), sizeof(old));
+	log_setreason("%s: outcome unknown", old);
 }
 
 /* --- open and close ------------------------------------------------------ */
@@ -280,7 +312,7 @@ store_addr(struct client *c, uint64_t id, char *addr, size_t size)
 	pthread_mutex_unlock(&c->mu);
 	memset(&st, 0, sizeof(st));
 	if (pdclient_get_store(c->pd, id, &st) == -1) {
-		log_setreason("pd: store %" PRIu64 ": %s", id, log_reason());
+		reason_prefix("store %" PRIu64, id);
 		return -1;
 	}
 	if (st.addr[0] == '\0') {
@@ -427,7 +459,7 @@ pd_locate_prev(struct client *c, const void *end, size_t endlen,
 	while (!found) {
 		if (pdclient_scan_regions(c->pd, cur.data, cur.len, end,
 		    endlen, PD_SCAN_PAGE, &v, &n) == -1) {
-			log_setreason("pd: scan regions: %s", log_reason());
+			reason_prefix("regions before a key");
 			break;
 		}
 		for (i = 0; i < n; i++) {
@@ -488,7 +520,7 @@ locate(struct client *c, const void *key, size_t len, int prev,
 	} else if (!hit) {
 		region_init(&pr.region);
 		if (pdclient_get_region(c->pd, key, len, &pr) == -1) {
-			log_setreason("pd: get region: %s", log_reason());
+			reason_prefix("region of a key");
 			region_free(&pr.region);
 			return -1;
 		}
@@ -755,6 +787,7 @@ keyed_call(struct client *c, const char *cmd, const void *key, size_t len,
 		}
 		buf_addstr(&msg, cmd);
 		add_ctx(&msg, &rt->region);
+		buf_addc(&msg, ' ');
 		buf_add(&msg, rest->data, rest->len);
 		buf_addc(&msg, '\n');
 		if (store_call(rt, &msg, reply, &r, unsafe) == -1) {
@@ -781,8 +814,7 @@ keyed_call(struct client *c, const char *cmd, const void *key, size_t len,
 		}
 		buf_free(&msg);
 		if (w == READ_EOF || w == READ_BAD) {
-			log_setreason("store %" PRIu64 ": %s", rt->store_id,
-			    log_reason());
+			reason_prefix("store %" PRIu64, rt->store_id);
 			return -1;
 		}
 		if (w < 0 || proto_word_is_error(w))
@@ -924,7 +956,7 @@ client_cas(struct client *c, const void *key, size_t keylen,
 		/* The store answered, but not in a way we can read: the
 		 * swap may have happened. */
 		bad_reply(&k.rt, &k.rd);
-		log_setreason("%s: outcome unknown", log_reason());
+		reason_unknown();
 		rc = CLIENT_UNKNOWN;
 	} else {
 		*swapped = bytes_eq(a->argv[1], bytes_str("SWAPPED"));
@@ -984,7 +1016,7 @@ client_split_region(struct client *c, const void *key, size_t keylen,
 	    region_parse(k.rd.a->argv + 1 + REGION_WIRE_TOKENS,
 	    REGION_WIRE_TOKENS, &r) == -1) {
 		bad_reply(&k.rt, &k.rd);
-		log_setreason("%s: outcome unknown", log_reason());
+		reason_unknown();
 		rc = CLIENT_UNKNOWN;
 	} else {
 		/* Both halves start with the old leader's store leading. */
@@ -1031,8 +1063,7 @@ client_transfer_leader(struct client *c, uint64_t region_id,
 			region_init(&pr.region);
 			if (pdclient_get_region_by_id(c->pd, region_id,
 			    &pr) == -1) {
-				log_setreason("pd: region %" PRIu64 ": %s",
-				    region_id, log_reason());
+				reason_prefix("region %" PRIu64, region_id);
 				region_free(&pr.region);
 				break;
 			}
@@ -1069,8 +1100,7 @@ client_transfer_leader(struct client *c, uint64_t region_id,
 			goto again;
 		}
 		if (w == READ_EOF || w == READ_BAD)
-			log_setreason("store %" PRIu64 ": %s", rt.store_id,
-			    log_reason());
+			reason_prefix("store %" PRIu64, rt.store_id);
 		else
 			bad_reply(&rt, &rd);
 		break;
@@ -1234,8 +1264,8 @@ batch_send(struct batch *b, struct route *rt, const struct bitem *it,
 				continue;
 			}
 			if (w == READ_EOF || w == READ_BAD) {
-				log_setreason("store %" PRIu64 ": %s",
-				    rt->store_id, log_reason());
+				reason_prefix("store %" PRIu64,
+				    rt->store_id);
 				rc = -1;
 			} else {
 				rc = bad_reply(rt, &rd);
@@ -1630,8 +1660,7 @@ range_walk(struct client *c, const char *cmd, struct bytes start,
 			goto again;
 		}
 		if (w == READ_EOF || w == READ_BAD)
-			log_setreason("store %" PRIu64 ": %s", rt.store_id,
-			    log_reason());
+			reason_prefix("store %" PRIu64, rt.store_id);
 		else
 			bad_reply(&rt, &rd);
 		goto out;
