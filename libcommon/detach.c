@@ -1,4 +1,6 @@
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -46,5 +48,42 @@ detach_ready(void)
 		dup2(fd, STDERR_FILENO);
 		if (fd > STDERR_FILENO)
 			close(fd);
+	}
+}
+
+void
+detach_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void
+detach_serving(const char *progname, const char *log_file, int foreground)
+{
+	/* Logging leaves the terminal only once startup errors are past. */
+	if (log_file[0] && log_open_file(log_file) == -1)
+		fatalx("%s", log_reason());
+	if (!foreground) {
+		if (!log_file[0])
+			log_init(progname, log_getlevel(), 1);
+		detach_ready();
+	}
+}
+
+int
+detach_wait(const sigset_t *set)
+{
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0 || sig == SIGHUP)
+			continue;
+		log_notice("exiting on signal %d", sig);
+		return sig;
 	}
 }

@@ -62,7 +62,7 @@ main(int argc, char *argv[])
 	struct pdd pd;
 	struct net_server *srv;
 	const char *file = NULL, *datadir = NULL, *listen = NULL;
-	int ch, foreground = 0, check = 0, verbose = 0, dirfd, sig;
+	int ch, foreground = 0, check = 0, verbose = 0, dirfd;
 	sigset_t set;
 
 	log_init(argv[0], LOG_LEVEL_INFO, 0);
@@ -113,13 +113,8 @@ main(int argc, char *argv[])
 	if (!foreground)
 		detach_start();
 
-	/* Signals go to this thread only, through sigwait below. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	/* Signals go to this thread only, through detach_wait below. */
+	detach_signals(&set);
 
 	if ((dirfd = meta_open_dir(cfg.data_dir)) == -1)
 		fatalx("%s", log_reason());
@@ -137,23 +132,9 @@ main(int argc, char *argv[])
 		fatalx("%s", log_reason());
 	log_notice("ready: serving %s, data directory '%s' (pid %ld)",
 	    net_server_url(srv), cfg.data_dir, (long)getpid());
-	/* Logging leaves the terminal only once startup errors are past. */
-	if (cfg.log_file[0] && log_open_file(cfg.log_file) == -1)
-		fatalx("%s", log_reason());
-	if (!foreground) {
-		if (!cfg.log_file[0])
-			log_init(argv[0], log_getlevel(), 1);
-		detach_ready();
-	}
+	detach_serving(argv[0], cfg.log_file, foreground);
 
-	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP)
-			continue;
-		break;
-	}
-	log_notice("exiting on signal %d", sig);
+	detach_wait(&set);
 	net_server_stop(srv);
 	cluster_close(pd.cluster);
 	close(dirfd);

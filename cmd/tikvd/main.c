@@ -86,7 +86,7 @@ main(int argc, char *argv[])
 	struct store st;
 	const char *file = NULL, *datadir = NULL, *addr = NULL, *pd = NULL;
 	char waldir[PATH_MAX];
-	int ch, foreground = 0, check = 0, verbose = 0, sig;
+	int ch, foreground = 0, check = 0, verbose = 0;
 	sigset_t set;
 
 	log_init(argv[0], LOG_LEVEL_INFO, 0);
@@ -141,12 +141,7 @@ main(int argc, char *argv[])
 	if (!foreground)
 		detach_start();
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	detach_signals(&set);
 
 	memset(&st, 0, sizeof(st));
 	st.cfg = &cfg;
@@ -184,22 +179,9 @@ main(int argc, char *argv[])
 	log_notice("ready: store %llu serving %s, data directory '%s' "
 	    "(pid %ld)", (unsigned long long)st.store_id,
 	    net_server_url(st.srv), cfg.data_dir, (long)getpid());
-	if (cfg.log_file[0] && log_open_file(cfg.log_file) == -1)
-		fatalx("%s", log_reason());
-	if (!foreground) {
-		if (!cfg.log_file[0])
-			log_init(argv[0], log_getlevel(), 1);
-		detach_ready();
-	}
+	detach_serving(argv[0], cfg.log_file, foreground);
 
-	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP)
-			continue;
-		break;
-	}
-	log_notice("exiting on signal %d", sig);
+	detach_wait(&set);
 	net_server_stop(st.srv);
 	/* The loop first: the worker's queries then fail at once. */
 	raftstore_stop(st.rs);
