@@ -1160,8 +1160,12 @@ restore(struct raft *r, const struct raft_snapshot *s)
 {
 	struct raftconf *nc;
 
-	/* A follower that asked for a snapshot takes one at its commit
-	 * index too: its applied state is what it wants replaced. */
+	/*
+	 * A follower that asked for a snapshot takes one at its commit
+	 * index too: its applied state is what it wants replaced.  Entries
+	 * it holds beyond the snapshot stay when they follow a matching
+	 * (index, term) (raftlog_restore): it may have acknowledged them.
+	 */
 	if (s->meta.index < raftlog_committed(r->log) ||
 	    (s->meta.index == raftlog_committed(r->log) &&
 	    r->request_snapshot == 0))
@@ -1183,7 +1187,12 @@ restore(struct raft *r, const struct raft_snapshot *s)
 		return 0;
 	}
 	raftconf_free(nc);
-	raftlog_restore(r->log, s);
+	if (raftlog_restore(r->log, s) != 0) {
+		log_warnx("raft %llu: snapshot %llu not installed: %s",
+		    (unsigned long long)r->id,
+		    (unsigned long long)s->meta.index, log_reason());
+		return 0;
+	}
 	raftconf_restore(r->conf, &s->meta.conf_state, s->meta.index + 1);
 	update_learner(r);
 	if (r->request_snapshot != 0 && s->meta.index >= r->request_snapshot)

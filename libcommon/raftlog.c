@@ -370,14 +370,43 @@ raftlog_stable_snap_to(struct raftlog *l, uint64_t i)
 	}
 }
 
-void
+int
 raftlog_restore(struct raftlog *l, const struct raft_snapshot *s)
 {
+	struct raftents keep = { 0 };
+	uint64_t last = raftlog_last_index(l);
+	int rc;
+
+	/*
+	 * Entries after the snapshot that follow a matching (index, term)
+	 * may have been acknowledged to a leader, which counted them
+	 * towards a commit: keep them, as unstable entries the caller
+	 * writes again after the snapshot (Raft's InstallSnapshot rule:
+	 * retain the log entries that follow a matching last included
+	 * entry).  After a mismatch the tail is of an older term and can
+	 * be committed nowhere, so it goes.
+	 */
+	if (last > s->meta.index &&
+	    raftlog_match_term(l, s->meta.index, s->meta.term)) {
+		rc = raftlog_entries(l, s->meta.index + 1, last + 1,
+		    UINT64_MAX, &keep);
+		if (rc == 0 && (keep.n == 0 ||
+		    keep.v[keep.n - 1].index != last))
+			rc = RAFT_ERR_UNAVAILABLE;
+		if (rc != 0) {
+			raftents_free(&keep);
+			log_setreason("cannot read the log after snapshot "
+			    "%llu", (unsigned long long)s->meta.index);
+			return rc;
+		}
+	}
 	free(l->snap);
 	l->snap = raftlog_snapshot_dup(s);
 	raftents_free(&l->ents);
+	l->ents = keep;
 	l->offset = s->meta.index + 1;
 	l->committed = s->meta.index;
+	return 0;
 }
 
 int

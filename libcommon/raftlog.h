@@ -73,8 +73,13 @@ const struct raft_snapshot *raftlog_unstable_snapshot(const struct raftlog *);
 void raftlog_stable_to(struct raftlog *, uint64_t i, uint64_t term);
 void raftlog_stable_snap_to(struct raftlog *, uint64_t i);
 
-/* Installs a snapshot from the leader (copied). */
-void raftlog_restore(struct raftlog *, const struct raft_snapshot *);
+/*
+ * Installs a snapshot from the leader (copied).  When the log holds the
+ * snapshot's (index, term), the entries after it stay, as unstable
+ * entries to be written again after the snapshot.  Fails (nothing
+ * changed, reason set) only if those entries cannot be read.
+ */
+int raftlog_restore(struct raftlog *, const struct raft_snapshot *);
 /* The snapshot to send: the unstable one or storage's.  Pointers are
  * borrowed until the next call; 0 or RAFT_ERR_SNAP_TEMP_UNAVAILABLE. */
 int raftlog_snapshot(const struct raftlog *, uint64_t request_index,

@@ -559,6 +559,59 @@ test_request_snapshot(void)
 	raftnet_free(net);
 }
 
+/*
+ * A follower acknowledged an entry the leader then committed, and asked
+ * for a snapshot before it learned of the commit.  The snapshot comes at
+ * its commit index, below the entry: installing it must keep the entry,
+ * else the leader's quorum for it is gone and a node without it can win
+ * the next election (raft_sim seeds 5214, 40240 and 5435).
+ */
+static void
+test_request_snapshot_keeps_acked(void)
+{
+	struct raft_config c = raftnet_config();
+	struct raftnet *net = group(&c, 3);
+	struct raftnet_node *n2 = raftnet_node(net, 2);
+	uint64_t k, term;
+
+	raftnet_propose(net, 1, "a");
+	raftnet_compact(net, 1, 0);
+	net->hold = 1;
+	raft_propose(raftnet_raft(net, 1), "b", 1, NULL);
+	raftnet_run(net);
+	k = raftnet_last(net, 1);
+	term = raft_term_at(raftnet_raft(net, 1), k);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND, 1, 2);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND_RESP, 2, 1);
+	ok(raftnet_commit(net, 1) == k && raftnet_commit(net, 2) == k - 1,
+	    "request snapshot: entry %llu is committed on node 2's "
+	    "acknowledgement, node 2 does not know yet", (unsigned long long)k);
+	raftnet_clear(net);
+	is_int(raft_request_snapshot(n2->r, n2->applied), 0,
+	    "request snapshot: node 2 asks for a snapshot at its applied "
+	    "index");
+	raftnet_run(net);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND_RESP, 2, 1);
+	raftnet_deliver_first(net, RAFT_MSG_SNAPSHOT, 1, 2);
+	ok(n2->nsnaps_applied == 1 && n2->st.snap_index == k - 1,
+	    "request snapshot: it installs the leader's snapshot at its "
+	    "commit index");
+	ok(raftnet_last(net, 2) == k && raft_term_at(n2->r, k) == term &&
+	    n2->st.snap_index + n2->st.ents.n == k,
+	    "request snapshot: the acknowledged entry after the snapshot is "
+	    "kept, and written again after it");
+	raftnet_clear(net);
+	raftnet_crash(net, 1);
+	net->hold = 0;
+	raftnet_tick_all(net, 50);
+	ok(raftnet_leader(net) == 2 && raftnet_commit(net, 3) >= k &&
+	    raft_term_at(raftnet_raft(net, 3), k) == term &&
+	    raftnet_same_applied(net, 2, 3),
+	    "request snapshot: with the old leader gone the committed entry "
+	    "survives");
+	raftnet_free(net);
+}
+
 static void
 test_restart_after_snapshot(void)
 {
@@ -625,6 +678,7 @@ main(void)
 	test_snapshot_ignored_cases();
 	test_snapshot_fast_forward();
 	test_request_snapshot();
+	test_request_snapshot_keeps_acked();
 	test_restart_after_snapshot();
 	test_compact_everyone();
 	return done_testing();
