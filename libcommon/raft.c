@@ -344,6 +344,8 @@ become_leader(struct raft *r)
 	reset(r, r->term);
 	r->lead = r->id;
 	r->role = RAFT_LEADER;
+	/* There is no one to ask for a snapshot any more. */
+	r->request_snapshot = 0;
 	r->ticks = 1;
 	r->lease_off = 0;
 	memset(r->round_tick, 0, sizeof(r->round_tick));
@@ -447,8 +449,17 @@ maybe_send_append(struct raft *r, struct raftconf_progress *pr,
 
 	if (raftconf_pr_is_paused(r->conf, pr))
 		return 0;
-	if (pr->request_snapshot != 0)
-		return send_snapshot(r, pr);
+	/*
+	 * The follower asked for a snapshot.  Until this node has applied
+	 * up to the index asked for (a new leader may not even have
+	 * committed it yet) or storage has one ready, go on replicating:
+	 * the follower still acknowledges entries, and this leader may
+	 * need it to commit.
+	 */
+	if (pr->request_snapshot != 0 &&
+	    raftlog_applied(r->log) >= pr->request_snapshot &&
+	    send_snapshot(r, pr))
+		return 1;
 	if (raftlog_term(r->log, pr->next - 1, &term) != 0)
 		return send_snapshot(r, pr);
 	if (raftlog_entries(r->log, pr->next, raftlog_last_index(r->log) + 1,
@@ -1074,6 +1085,22 @@ send_request_snapshot(struct raft *r)
 	m->request_snapshot = r->request_snapshot;
 }
 
+/*
+ * The commit index a leader's message may raise this follower's to.
+ * While a snapshot it asked for is pending, none: its state machine is
+ * to be replaced, so it applies nothing more, and its commit index
+ * stays at or below the index asked for, where the snapshot can land.
+ * It still stores and acknowledges entries, since the leader may need
+ * them to commit up to that index.
+ */
+static uint64_t
+follower_commit(const struct raft *r, uint64_t leader_commit)
+{
+	if (r->request_snapshot != 0)
+		return raftlog_committed(r->log);
+	return leader_commit;
+}
+
 static void
 handle_append(struct raft *r, const struct raft_msg *m)
 {
@@ -1081,16 +1108,13 @@ handle_append(struct raft *r, const struct raft_msg *m)
 	uint64_t lastnew, hint, hint_term;
 	int rc;
 
-	if (r->request_snapshot != 0) {
-		send_request_snapshot(r);
-		return;
-	}
 	if (m->index < raftlog_committed(r->log)) {
 		send_append_resp(r, m->from, raftlog_committed(r->log));
 		return;
 	}
-	rc = raftlog_maybe_append(r->log, m->index, m->log_term, m->commit,
-	    m->entries, m->n_entries, &lastnew);
+	rc = raftlog_maybe_append(r->log, m->index, m->log_term,
+	    follower_commit(r, m->commit), m->entries, m->n_entries,
+	    &lastnew);
 	if (rc > 0) {
 		send_append_resp(r, m->from, lastnew);
 		return;
@@ -1120,7 +1144,7 @@ handle_heartbeat(struct raft *r, const struct raft_msg *m)
 {
 	struct raft_msg *resp;
 
-	raftlog_commit_to(r->log, m->commit);
+	raftlog_commit_to(r->log, follower_commit(r, m->commit));
 	resp = msg_new(r, RAFT_MSG_HEARTBEAT_RESP, m->from);
 	msg_set_ctx(r, resp, m->context, m->context_len);
 	if (r->request_snapshot != 0)
@@ -1529,9 +1553,11 @@ raft_request_snapshot(struct raft *r, uint64_t request_index)
 		    "snapshot");
 		return RAFT_ERR_REFUSED;
 	}
-	if (request_index == 0)
+	/* A snapshot below the commit index cannot be installed (it would
+	 * take the commit index back): ask for one at or above it. */
+	if (request_index < raftlog_committed(r->log))
 		request_index = raftlog_committed(r->log);
-	r->request_snapshot = request_index;
+	r->request_snapshot = request_index > 0 ? request_index : 1;
 	send_request_snapshot(r);
 	return 0;
 }

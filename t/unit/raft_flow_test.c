@@ -612,6 +612,60 @@ test_request_snapshot_keeps_acked(void)
 	raftnet_free(net);
 }
 
+/*
+ * Node 2 asks for a snapshot at an index the next leader has not
+ * committed yet, and that leader needs node 2 to commit anything.  The
+ * request must not stop node 2 from acknowledging entries, and is met
+ * once the leader can (raft_sim seed 40002 deadlocked).
+ */
+static void
+test_request_snapshot_above_leader_commit(void)
+{
+	struct raft_config c = raftnet_config();
+	struct raftnet *net = group(&c, 3);
+	struct raftnet_node *n2 = raftnet_node(net, 2);
+	uint64_t k;
+
+	raftnet_propose(net, 1, "a");
+	net->hold = 1;
+	raft_propose(raftnet_raft(net, 1), "b", 1, NULL);
+	raftnet_run(net);
+	k = raftnet_last(net, 1);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND, 1, 2);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND, 1, 3);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND_RESP, 2, 1);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND, 1, 2);
+	ok(raftnet_commit(net, 2) == k && raftnet_commit(net, 3) == k - 1 &&
+	    raftnet_last(net, 3) == k,
+	    "request snapshot: node 2 knows entry %llu is committed, node 3 "
+	    "only has it", (unsigned long long)k);
+	raftnet_clear(net);
+	raftnet_crash(net, 1);
+	is_int(raft_request_snapshot(n2->r, n2->applied), 0,
+	    "request snapshot: node 2 asks for a snapshot at %llu",
+	    (unsigned long long)n2->applied);
+	raftnet_clear(net);
+	net->hold = 0;
+	raftnet_campaign(net, 3);
+	is_int(raftnet_leader(net), 3,
+	    "request snapshot: node 3 leads, its commit index below the "
+	    "request");
+	ok(raftnet_commit(net, 3) > k,
+	    "request snapshot: the new leader commits with the asking "
+	    "follower's acknowledgements");
+	is_int(raftnet_commit(net, 2), k,
+	    "request snapshot: the asking follower applies nothing more "
+	    "meanwhile");
+	raftnet_compact(net, 3, 0);
+	raftnet_tick_all(net, 3);
+	ok(n2->nsnaps_applied == 1 && n2->st.snap_index > k,
+	    "request snapshot: the request is met once the leader can");
+	raftnet_propose(net, 3, "c");
+	ok(raftnet_same_applied(net, 3, 2),
+	    "request snapshot: and the follower replicates again");
+	raftnet_free(net);
+}
+
 static void
 test_restart_after_snapshot(void)
 {
@@ -679,6 +733,7 @@ main(void)
 	test_snapshot_fast_forward();
 	test_request_snapshot();
 	test_request_snapshot_keeps_acked();
+	test_request_snapshot_above_leader_commit();
 	test_restart_after_snapshot();
 	test_compact_everyone();
 	return done_testing();
