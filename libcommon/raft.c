@@ -74,6 +74,7 @@ struct raft {
 	uint8_t is_learner;
 	uint8_t lease_off;		/* a TimeoutNow was sent this term */
 	uint8_t boot_lease;		/* just started: may be in a lease */
+	uint8_t leaving;		/* leader: its log takes its vote */
 
 	/* Outbox. */
 	struct raft_msg *msgs;
@@ -103,6 +104,7 @@ static void become_follower(struct raft *, uint64_t term, uint64_t lead);
 static int maybe_send_append(struct raft *, struct raftconf_progress *,
     int send_if_empty);
 static void campaign(struct raft *, int type);
+static void update_leaving(struct raft *);
 
 /* splitmix64: the caller's seed makes every run repeatable. */
 static uint64_t
@@ -273,6 +275,7 @@ reset(struct raft *r, uint64_t term)
 	}
 	r->pending_conf_index = 0;
 	r->uncommitted_size = 0;
+	r->leaving = 0;
 	reads_clear(r);
 }
 
@@ -356,6 +359,7 @@ become_leader(struct raft *r)
 	r->pending_conf_index = raftlog_last_index(r->log);
 	memset(&e, 0, sizeof(e));
 	append_entries(r, &e, 1);
+	update_leaving(r);
 	maybe_commit(r);
 }
 
@@ -579,6 +583,71 @@ unapplied_conf_change(struct raft *r)
 	return found;
 }
 
+/*
+ * Whether the conf changes in this leader's log that it has not applied
+ * take its vote away (remove it, or make it a learner), worked out on a
+ * copy of the membership.  Changes the caller already applied but not
+ * yet reported do not apply twice: they fail on the copy and are
+ * skipped, and one that took the vote would have deposed this leader.
+ */
+static int
+log_takes_vote(struct raft *r)
+{
+	struct raftents ents = { 0 };
+	struct raft_conf_state cs;
+	struct raft_conf_change cc;
+	struct raftconf *nc = NULL;
+	struct raftconf_progress *pr;
+	uint64_t lo = raftlog_applied(r->log) + 1;
+	uint64_t hi = raftlog_last_index(r->log) + 1;
+	size_t i;
+	int gone = 0;
+
+	while (lo < hi && !gone) {
+		raftents_clear(&ents);
+		if (raftlog_entries(r->log, lo, hi, 1024 * 1024, &ents) != 0 ||
+		    ents.n == 0)
+			break;
+		for (i = 0; i < ents.n && !gone; i++) {
+			if (ents.v[i].type != RAFT_ENTRY_CONF_CHANGE ||
+			    raftwire_decode_conf_change(ents.v[i].data,
+			    ents.v[i].len, &cc) != 0)
+				continue;
+			if (nc == NULL) {
+				nc = raftconf_new(1, 0);
+				raftconf_conf_state(r->conf, &cs);
+				raftconf_restore(nc, &cs, 1);
+			}
+			if (raftconf_apply_change(nc, &cc, 1) == 0) {
+				pr = raftconf_get(nc, r->id);
+				gone = pr == NULL || !raftconf_is_voter(pr);
+			}
+			raftwire_conf_change_free(&cc);
+		}
+		lo = ents.v[ents.n - 1].index + 1;
+	}
+	raftents_free(&ents);
+	raftconf_free(nc);
+	return gone;
+}
+
+/*
+ * A leader whose log holds a conf change taking its vote stops taking
+ * proposals, so that when it applies the change and steps down, its log
+ * ends with committed entries only.  A quorum of the new voters then
+ * holds all of it, so the leader (now a learner, or removed) grants them
+ * its vote: they may still need it, in a joint config or in the old
+ * config when they have not learned the commit index, and it can no
+ * longer campaign itself.  With a longer log it would refuse them, and
+ * the group could never elect again.
+ */
+static void
+update_leaving(struct raft *r)
+{
+	if (r->role == RAFT_LEADER && !r->leaving)
+		r->leaving = log_takes_vote(r);
+}
+
 static int
 hup(struct raft *r, int type)
 {
@@ -728,6 +797,11 @@ propose(struct raft *r, struct raft_entry *es, size_t n, uint64_t *index)
 		    (unsigned long long)r->lead_transferee);
 		return RAFT_ERR_DROPPED;
 	}
+	if (r->leaving) {
+		log_setreason("leader is giving up its vote by a conf change "
+		    "in its log");
+		return RAFT_ERR_DROPPED;
+	}
 	for (i = 0; i < n; i++) {
 		if (es[i].type != RAFT_ENTRY_CONF_CHANGE)
 			continue;
@@ -743,6 +817,8 @@ propose(struct raft *r, struct raft_entry *es, size_t n, uint64_t *index)
 	for (i = 0; i < n; i++)
 		if (es[i].type == RAFT_ENTRY_CONF_CHANGE)
 			r->pending_conf_index = es[i].index;
+	if (nconf > 0)
+		update_leaving(r);
 	if (index != NULL)
 		*index = es[n - 1].index;
 	maybe_commit(r);
@@ -1643,6 +1719,7 @@ maybe_auto_leave(struct raft *r)
 	e.len = b.len;
 	if (append_entries(r, &e, 1) == 0) {
 		r->pending_conf_index = e.index;
+		update_leaving(r);
 		bcast_append(r);
 	}
 	buf_free(&b);
@@ -1687,6 +1764,8 @@ raft_has_ready(const struct raft *r)
 void
 raft_ready(struct raft *r, struct raft_ready *rd)
 {
+	size_t i;
+
 	memset(rd, 0, sizeof(*rd));
 	rd->leader = r->lead;
 	rd->role = r->role;
@@ -1704,6 +1783,18 @@ raft_ready(struct raft *r, struct raft_ready *rd)
 		raftents_clear(&r->rd_committed);
 	rd->committed = r->rd_committed.v;
 	rd->n_committed = r->rd_committed.n;
+	/*
+	 * A commit index that is only written may be lost in a crash, and
+	 * the node then restarts with the membership of an older index.
+	 * For entries that is harmless (they are committed again), but a
+	 * node that went back from a membership it applied may need the
+	 * votes of nodes the group has since removed or demoted, and it
+	 * may never get them.  So the commit index covering a conf change
+	 * is synced before the change is applied.
+	 */
+	for (i = 0; i < rd->n_committed && !rd->must_sync; i++)
+		if (rd->committed[i].type == RAFT_ENTRY_CONF_CHANGE)
+			rd->must_sync = 1;
 	/* Hand the outbox over, so that messages made while the caller
 	 * applies conf changes go to a fresh one. */
 	msgs_free(r->rd_msgs, r->rd_own, r->rd_nmsgs);

@@ -558,6 +558,144 @@ test_joint_demote(void)
 	raftnet_free(net);
 }
 
+/*
+ * Leader 1 swaps places with learner 2 in a joint config (incoming 2,3,
+ * outgoing 1,3), then leaves it, which makes it a learner.  It applies
+ * the leave and steps down before 2 and 3 learn that the leave is
+ * committed, so they still need node 1's vote.  Node 1 cannot campaign;
+ * if its log were longer than theirs it would refuse them, and the group
+ * would never elect again (raft_sim seed 40419).
+ */
+static void
+test_demoted_leader_leaves_electable(void)
+{
+	struct raft_config c = raftnet_config();
+	struct raft_conf_change cc;
+	struct raft_conf_state cs;
+	uint64_t v13[] = { 1, 3 }, l2[] = { 2 };
+	struct raftnet *net;
+	uint64_t l;
+
+	memset(&cs, 0, sizeof(cs));
+	cs.voters = v13;
+	cs.n_voters = 2;
+	cs.learners = l2;
+	cs.n_learners = 1;
+	net = raftnet_new_cs(3, &c, &cs);
+	raftnet_campaign(net, 1);
+	change2(net, 1, RAFT_CC_TRANSITION_JOINT_EXPLICIT, RAFT_CC_ADD_NODE, 2,
+	    RAFT_CC_ADD_LEARNER, 1);
+	ok(joint(net, 2) && joint(net, 3) &&
+	    raftnet_role(net, 1) == RAFT_LEADER,
+	    "demoted leader: node 1 leads the joint config");
+	net->hold = 1;
+	memset(&cc, 0, sizeof(cc));
+	is_int(raft_propose_conf_change(raftnet_raft(net, 1), &cc, &l), 0,
+	    "demoted leader: it proposes leaving the joint config");
+	raftnet_run(net);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND, 1, 2);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND, 1, 3);
+	is_int(raft_propose(raftnet_raft(net, 1), "x", 1, NULL),
+	    RAFT_ERR_DROPPED,
+	    "demoted leader: a leader giving up its vote takes no more "
+	    "proposals");
+	raftnet_run(net);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND_RESP, 2, 1);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND_RESP, 3, 1);
+	ok(raftnet_role(net, 1) == RAFT_FOLLOWER && is_learner(net, 1, 1),
+	    "demoted leader: it applies the leave and steps down");
+	raftnet_clear(net);
+	ok(joint(net, 2) && joint(net, 3) && raftnet_commit(net, 2) < l,
+	    "demoted leader: the others have not learned the commit");
+	net->hold = 0;
+	raftnet_tick_all(net, 100);
+	ok(raftnet_leader(net) == 2 || raftnet_leader(net) == 3,
+	    "demoted leader: the others elect a leader with its vote");
+	ok(raftnet_leader(net) != 0 && !joint(net, raftnet_leader(net)) &&
+	    raftnet_propose(net, raftnet_leader(net), "y") == 0 &&
+	    raftnet_same_applied(net, 2, 3) &&
+	    raftnet_same_applied(net, 1, 3),
+	    "demoted leader: the new group commits and node 1 learns");
+	raftnet_free(net);
+}
+
+/*
+ * The conf change that demotes a leader can also come to it with the
+ * log it was elected with: it takes no proposals from the start.
+ */
+static void
+test_elected_with_own_demotion(void)
+{
+	struct raftnet *net = group(3, 3);
+	struct raft_conf_change_single ch = { RAFT_CC_ADD_LEARNER, 2 };
+	struct raft_conf_change cc;
+
+	memset(&cc, 0, sizeof(cc));
+	cc.changes = &ch;
+	cc.n_changes = 1;
+	net->hold = 1;
+	is_int(raft_propose_conf_change(raftnet_raft(net, 1), &cc, NULL), 0,
+	    "demoted leader: leader 1 proposes demoting node 2");
+	raftnet_run(net);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND, 1, 2);
+	raftnet_clear(net);
+	raftnet_crash(net, 1);
+	raftnet_campaign(net, 2);
+	raftnet_deliver_first(net, RAFT_MSG_VOTE, 2, 3);
+	raftnet_deliver_first(net, RAFT_MSG_VOTE_RESP, 3, 2);
+	is_int(raftnet_role(net, 2), RAFT_LEADER,
+	    "demoted leader: node 2, with the change in its log, is elected");
+	is_int(raft_propose(raftnet_raft(net, 2), "x", 1, NULL),
+	    RAFT_ERR_DROPPED,
+	    "demoted leader: it takes no proposals");
+	net->hold = 0;
+	raftnet_restart(net, 1);
+	raftnet_tick_all(net, 100);
+	ok(is_learner(net, 2, 2) && (raftnet_leader(net) == 1 ||
+	    raftnet_leader(net) == 3),
+	    "demoted leader: it applies its demotion and the voters elect");
+	raftnet_free(net);
+}
+
+/*
+ * A commit index that only was written is lost in a crash; if it covered
+ * a conf change the node would restart in an older membership, and may
+ * need votes the group no longer has.  So it is synced.
+ */
+static void
+test_conf_commit_synced(void)
+{
+	struct raftnet *net = group_spare(4, 3);
+	struct raftnet_node *n2 = raftnet_node(net, 2);
+	struct raft_conf_change_single ch = { RAFT_CC_ADD_LEARNER, 4 };
+	struct raft_conf_change cc;
+
+	raftnet_propose(net, 1, "a");
+	net->hold = 1;
+	raft_propose(raftnet_raft(net, 1), "b", 1, NULL);
+	raftnet_run(net);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND, 1, 2);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND_RESP, 2, 1);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND, 1, 2);
+	ok(n2->last.n_entries == 0 && n2->last.n_committed == 1 &&
+	    !n2->last.must_sync,
+	    "ready: committing a normal entry needs no sync");
+	raftnet_clear(net);
+	memset(&cc, 0, sizeof(cc));
+	cc.changes = &ch;
+	cc.n_changes = 1;
+	raft_propose_conf_change(raftnet_raft(net, 1), &cc, NULL);
+	raftnet_run(net);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND, 1, 2);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND_RESP, 2, 1);
+	raftnet_deliver_first(net, RAFT_MSG_APPEND, 1, 2);
+	ok(n2->last.n_entries == 0 && n2->last.n_committed == 1 &&
+	    n2->last.must_sync,
+	    "ready: a commit index covering a conf change is synced before "
+	    "the change is applied");
+	raftnet_free(net);
+}
+
 static void
 test_joint_replace_node(void)
 {
@@ -655,6 +793,9 @@ main(void)
 	test_joint_commit_needs_both();
 	test_joint_election_needs_both();
 	test_joint_demote();
+	test_demoted_leader_leaves_electable();
+	test_elected_with_own_demotion();
+	test_conf_commit_synced();
 	test_joint_replace_node();
 	test_conf_restart();
 	test_transfer_to_learner_refused();
