@@ -1882,7 +1882,7 @@ raft_new(const struct raft_config *c, const struct raft_storage *st)
 	struct raft_hard_state hs;
 	struct raft_conf_state cs;
 	struct raft *r;
-	uint64_t applied, first, last;
+	uint64_t applied, commit, first, last;
 
 	if (c->id == RAFT_NONE) {
 		log_setreason("raft node id must not be 0");
@@ -1945,20 +1945,30 @@ raft_new(const struct raft_config *c, const struct raft_storage *st)
 	last = raftlog_last_index(r->log);
 	if (raftconf_restore(r->conf, &cs, last + 1) != 0)
 		goto fail;
-	if (hs.commit != 0 && (hs.commit < first - 1 || hs.commit > last)) {
-		log_setreason("commit %llu out of the log [%llu, %llu]",
+	if (hs.commit > last) {
+		log_setreason("commit %llu beyond the log [%llu, %llu]",
 		    (unsigned long long)hs.commit,
 		    (unsigned long long)first - 1, (unsigned long long)last);
 		goto fail;
 	}
 	applied = c->applied;
-	if (applied > hs.commit && applied > first - 1) {
-		log_setreason("applied %llu beyond commit %llu",
+	if (applied > last) {
+		log_setreason("applied %llu beyond the log [%llu, %llu]",
 		    (unsigned long long)applied,
-		    (unsigned long long)hs.commit);
+		    (unsigned long long)first - 1, (unsigned long long)last);
 		goto fail;
 	}
-	raftlog_set_indexes(r->log, hs.commit, applied);
+	/*
+	 * The commit index is not always synced (only when it covers a
+	 * conf change), so the stored one may be older than what the state
+	 * machine applied, or than the snapshot: both were committed.
+	 */
+	commit = hs.commit;
+	if (commit < first - 1)
+		commit = first - 1;
+	if (commit < applied)
+		commit = applied;
+	raftlog_set_indexes(r->log, commit, applied);
 	r->term = hs.term;
 	become_follower(r, hs.term, RAFT_NONE);
 	r->vote = hs.vote;
@@ -1966,7 +1976,8 @@ raft_new(const struct raft_config *c, const struct raft_storage *st)
 	/* With lease reads, a restarted node may have been in a leader's
 	 * lease before: it sits out one election timeout before voting. */
 	r->boot_lease = r->read_only == RAFT_READ_LEASE_BASED;
-	hard_state(r, &r->prev_hs);
+	/* A raised commit index shows up in the first ready, to be written. */
+	r->prev_hs = hs;
 	r->prev_lead = RAFT_NONE;
 	r->prev_role = RAFT_FOLLOWER;
 	return r;

@@ -1296,6 +1296,74 @@ test_new_validation(void)
 	raft_free(r);
 }
 
+/*
+ * tikvd restores the applied index from its KV checkpoint and the hard
+ * state from the WAL, whose commit index is not synced every time: the
+ * commit read back can lie below the applied index, or below the
+ * snapshot.  Both were committed, so raft_new takes them as the commit
+ * index (raft_sim -U -s 6 -n 3000 -N 3 failed to restart a node).
+ */
+static void
+test_new_applied_ahead_of_commit(void)
+{
+	struct raft_config c = raftnet_config();
+	struct raftnet_store st;
+	struct raft_storage rs;
+	struct raft_entry e;
+	struct raft_status s;
+	struct raft_ready rd;
+	uint64_t v[3] = { 1, 2, 3 }, i;
+	struct raft *r;
+
+	memset(&st, 0, sizeof(st));
+	st.cs.voters = v;
+	st.cs.n_voters = 3;
+	st.snap_index = 5;
+	st.snap_term = 2;
+	memset(&e, 0, sizeof(e));
+	e.term = 2;
+	e.data = (const uint8_t *)"x";
+	e.len = 1;
+	for (i = 6; i <= 10; i++) {
+		e.index = i;
+		raftents_add(&st.ents, &e);
+	}
+	st.hs.term = 2;
+	st.hs.commit = 3;
+	raftnet_store_iface(&st, &rs);
+	c.id = 1;
+	c.applied = 8;
+	r = raft_new(&c, &rs);
+	ok(r != NULL, "restart: an applied index above the stored commit "
+	    "index is taken");
+	if (r != NULL) {
+		raft_status(r, &s);
+		ok(s.hs.commit == 8 && s.applied == 8,
+		    "restart: the commit index rises to the applied index");
+		raft_ready(r, &rd);
+		ok(rd.hard_state_changed && rd.hs.commit == 8 &&
+		    !rd.must_sync && rd.n_committed == 0,
+		    "restart: the raised commit index is handed out to be "
+		    "written, and nothing is applied twice");
+		raft_advance(r, &rd);
+		raft_free(r);
+	}
+	c.applied = 0;
+	r = raft_new(&c, &rs);
+	ok(r != NULL, "restart: a commit index below the snapshot is taken");
+	if (r != NULL) {
+		raft_status(r, &s);
+		ok(s.hs.commit == 5 && s.applied == 5,
+		    "restart: applied 0 means the snapshot index, and the "
+		    "commit index rises to it");
+		raft_free(r);
+	}
+	c.applied = 11;
+	ok(raft_new(&c, &rs) == NULL,
+	    "restart: an applied index beyond the log is refused");
+	raftents_free(&st.ents);
+}
+
 static uint64_t
 rnd(uint64_t *x)
 {
@@ -1449,6 +1517,7 @@ main(void)
 	test_max_committed_per_ready();
 	test_async_apply();
 	test_new_validation();
+	test_new_applied_ahead_of_commit();
 	test_chaos(0, 0, 1);
 	test_chaos(1, 0, 2);
 	test_chaos(0, 1, 3);
