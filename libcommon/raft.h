@@ -21,6 +21,21 @@
  * Everything a ready points to is owned by the library and stays valid
  * until raft_advance().
  *
+ * Conf changes take effect when applied.  With synchronous apply, as
+ * above, raft_apply_conf_change*() is called for a committed conf change
+ * entry while its ready is handled, between raft_ready() and
+ * raft_advance().  A caller that applies asynchronously acknowledges the
+ * ready with raft_advance_append() instead, and calls
+ * raft_apply_conf_change*() later, from the thread that owns the group,
+ * when its apply thread reaches the entry, in log order, followed by
+ * raft_applied_to().
+ *
+ * The transport reports what it could not deliver: a message that
+ * cannot be sent to a peer with raft_report_unreachable(), and a
+ * snapshot that did not get through with raft_report_snapshot(r, id, 1).
+ * Without the report the leader waits for an answer that never comes
+ * (a snapshot in flight holds back everything else for its follower).
+ *
  * The log lives in two parts: the stable part behind struct raft_storage
  * (the caller's WAL or memory), and the unstable tail inside the library
  * (entries handed out in a ready but not yet acknowledged by advance).
@@ -248,11 +263,15 @@ struct raft_storage {
 	int (*entries)(void *arg, uint64_t lo, uint64_t hi, uint64_t max_bytes,
 	    void (*add)(void *ctx, const struct raft_entry *), void *ctx);
 	/*
-	 * The latest snapshot, to send to a follower that needs entries
-	 * compacted away; its index must be >= request_index.  Pointers in
-	 * *snap stay valid until the next storage call (the library copies).
-	 * 0 or RAFT_ERR_SNAP_TEMP_UNAVAILABLE (being generated; the library
-	 * asks again later).
+	 * A snapshot to send to a follower that needs entries compacted
+	 * away or asked for one.  Its index must be >= request_index: one
+	 * generated for this request or later, of the state applied then,
+	 * never a stale one cached from an earlier request with a lower
+	 * index (a follower that asked at request_index cannot install
+	 * anything older).  Pointers in *snap stay valid until the next
+	 * storage call (the library copies).  0 or
+	 * RAFT_ERR_SNAP_TEMP_UNAVAILABLE (being generated; the library
+	 * asks again later, and meanwhile replicates as it can).
 	 */
 	int (*snapshot)(void *arg, uint64_t request_index,
 	    struct raft_snapshot *snap);
@@ -282,8 +301,15 @@ struct raft_config {
 	uint64_t seed;		/* seeds the randomized election timeouts */
 	int election_tick;	/* default 10; must be > heartbeat_tick */
 	int heartbeat_tick;	/* default 1 */
-	/* Last applied index on restart: committed entries are handed out
-	 * from here on.  0 = the snapshot index of the storage. */
+	/*
+	 * Last applied index on restart: committed entries are handed out
+	 * from here on.  0 means first_index - 1 (the snapshot index of the
+	 * storage), as does anything below it.  It may be above the stored
+	 * commit index (the commit index is not always synced; see
+	 * must_sync): raft_new raises the commit index to
+	 * max(commit, first_index - 1, applied).  It must not be beyond
+	 * last_index.
+	 */
 	uint64_t applied;
 	/* Max bytes of entry data per append message; at least one entry
 	 * is always sent.  0 = 1 MiB. */
@@ -308,7 +334,10 @@ struct raft_config {
 
 struct raft;
 
-/* Fails (NULL, reason set) on a bad config or unreadable storage. */
+/*
+ * Fails (NULL, reason set) on a bad config, unreadable storage, or a
+ * stored commit index or cfg.applied beyond the stored log.
+ */
 struct raft *raft_new(const struct raft_config *,
     const struct raft_storage *);
 void raft_free(struct raft *);
@@ -332,7 +361,10 @@ int raft_campaign(struct raft *);
  * (index 0).  RAFT_ERR_DROPPED or RAFT_ERR_TOO_LARGE on failure.  The
  * entry is committed when it shows up in a ready's committed entries
  * with the same index and term; a proposal can be lost silently (leader
- * change), so callers match committed entries by (index, term).
+ * change), so callers match committed entries by (index, term).  A
+ * leader whose log holds a conf change that removes it or makes it a
+ * learner drops proposals until it steps down (it applies the change),
+ * so that the voters left hold all of its log and can elect a leader.
  */
 int raft_propose(struct raft *, const void *data, size_t len,
     uint64_t *index);
@@ -376,14 +408,28 @@ int raft_transfer_leader(struct raft *, uint64_t to);
  */
 int raft_read_index(struct raft *, const void *ctx, size_t len);
 
-/* The transport could not deliver to this peer: back off to probing. */
+/*
+ * The transport could not deliver to this peer (it must say so when a
+ * send fails): back off to probing.
+ */
 void raft_report_unreachable(struct raft *, uint64_t id);
-/* A snapshot sent to id was applied (failed = 0) or failed. */
+/*
+ * A snapshot sent to id was applied (failed = 0) or failed.  The
+ * transport must report a failed send: until then the leader sends that
+ * follower nothing else.
+ */
 void raft_report_snapshot(struct raft *, uint64_t id, int failed);
 /*
  * A follower asks its leader for a snapshot covering at least
- * request_index (e.g. after failing to apply).  RAFT_ERR_REFUSED when
- * not a follower with a known leader.
+ * request_index (e.g. after failing to apply), raised to its commit
+ * index (a snapshot below it cannot be installed).  Until one arrives
+ * the follower still stores and acknowledges entries (the leader may
+ * need them to commit up to the index asked for), but hands out no
+ * more committed entries; it repeats the request with its heartbeat
+ * responses.  The leader sends the snapshot once it has applied up to
+ * the index asked for.  Entries the follower holds after the snapshot
+ * that follow its (index, term) are kept (see struct raft_ready).
+ * RAFT_ERR_REFUSED when not a follower with a known leader.
  */
 int raft_request_snapshot(struct raft *, uint64_t request_index);
 
@@ -402,16 +448,29 @@ struct raft_ready {
 	/* Persist when changed. */
 	int hard_state_changed;
 	struct raft_hard_state hs;
-	/* A snapshot received from the leader: persist and apply it
+	/*
+	 * A snapshot received from the leader: persist and apply it
 	 * (storage: drop the log, first_index = meta.index + 1, keep the
-	 * term of meta.index, take meta.conf_state) before the entries. */
+	 * term of meta.index, take meta.conf_state) before the entries.
+	 * The entries may then start at meta.index + 1: those of the old
+	 * log after a matching (meta.index, meta.term), which this node
+	 * may have acknowledged and so must keep.  Persist both before the
+	 * one fsync, so that a crash cannot leave the log dropped and the
+	 * entries not yet written.
+	 */
 	const struct raft_snapshot *snapshot;
 	/* Append to the stable log, replacing any entries at or after
 	 * entries[0].index (a conflict truncated the tail). */
 	const struct raft_entry *entries;
 	size_t n_entries;
-	/* Whether the hard state or entries must be fsync'd before the
-	 * messages are sent (false if only commit changed). */
+	/*
+	 * Whether what was written must be fsync'd before the messages are
+	 * sent and the committed entries applied: the hard state, entries
+	 * or snapshot, and any commit index written earlier without sync.
+	 * False if only the commit index changed, unless the committed
+	 * entries hold a conf change: a node must not restart in a
+	 * membership older than one it applied.
+	 */
 	int must_sync;
 	/* Send after persisting the above. */
 	const struct raft_msg *msgs;
