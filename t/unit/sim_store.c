@@ -252,8 +252,8 @@ sim_store_set_snapshot(struct sim_store *st, uint64_t index, uint64_t term,
 	buf_add(&st->snap_data, data, len);
 	/*
 	 * Saving a snapshot syncs what was written before it, so the
-	 * durable commit covers it.  (raft_new refuses a commit below the
-	 * snapshot, or an applied index above the commit.)
+	 * durable commit covers it.  (raft_new raises a commit index below
+	 * the snapshot or the applied index; -U leaves it to that.)
 	 */
 	if (!st->no_sync_on_snapshot)
 		sim_store_set_hard_state(st, &st->hs, 1);
