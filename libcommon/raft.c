@@ -1044,6 +1044,11 @@ leader_append_resp(struct raft *r, struct raftconf_progress *pr,
 	if (m->reject) {
 		if (m->request_snapshot != 0) {
 			pr->request_snapshot = m->request_snapshot;
+			/* Not yet: replication goes on as it was (the
+			 * follower repeats the request with every
+			 * heartbeat response). */
+			if (raftlog_applied(r->log) < pr->request_snapshot)
+				return;
 			if (pr->state == RAFT_PROGRESS_REPLICATE)
 				raftconf_pr_become_probe(pr);
 			if (pr->state != RAFT_PROGRESS_SNAPSHOT) {
