@@ -69,7 +69,7 @@ struct retry {
 	struct client *c;
 	uint64_t deadline;
 	int backoff;
-	char last[512];			/* the latest retryable failure */
+	char last[512];			/* the last retryable failure */
 };
 
 /* One reply line after another of a reply message. */
@@ -698,7 +698,8 @@ on_region_error(struct client *c, const struct route *rt, int w,
 			}
 			if (!regioncache_set_leader(c->cache, rt->region.id,
 			    p->id))
-				regioncache_insert(c->cache, &rt->region, p->id);
+				regioncache_insert(c->cache, &rt->region,
+				    p->id);
 		} else if (store_id != 0) {
 			/* A leader we do not know of: membership changed. */
 			regioncache_remove(c->cache, rt->region.id);
@@ -712,7 +713,8 @@ on_region_error(struct client *c, const struct route *rt, int w,
 		region_init(&theirs);
 		pthread_mutex_lock(&c->mu);
 		if (a->argc < 1 + REGION_WIRE_TOKENS ||
-		    region_parse(a->argv + 1, REGION_WIRE_TOKENS, &theirs) == -1 ||
+		    region_parse(a->argv + 1, REGION_WIRE_TOKENS,
+		    &theirs) == -1 ||
 		    region_epoch_eq(theirs.epoch, rt->region.epoch)) {
 			regioncache_remove(c->cache, rt->region.id);
 		} else if (!region_epoch_stale(theirs.epoch,
@@ -1483,7 +1485,8 @@ scan_run(struct client *c, struct bytes start, struct bytes end,
 	for (;;) {
 		if (limit && out->n >= limit)
 			break;
-		if (rev ? cur.len > 0 && bytes_cmp(buf_bytes(&cur), start) <= 0 :
+		if (rev ? cur.len > 0 &&
+		    bytes_cmp(buf_bytes(&cur), start) <= 0 :
 		    end.len > 0 && bytes_cmp(buf_bytes(&cur), end) >= 0)
 			break;
 		if (locate(c, cur.data, cur.len, rev, start.ptr, start.len,
@@ -1492,7 +1495,8 @@ scan_run(struct client *c, struct bytes start, struct bytes end,
 			goto again;
 		}
 		if (rev) {
-			last = bytes_cmp(buf_bytes(&rt.region.start), start) <= 0;
+			last = bytes_cmp(buf_bytes(&rt.region.start),
+			    start) <= 0;
 			lo = last ? start : buf_bytes(&rt.region.start);
 			hi = buf_bytes(&cur);
 		} else {

@@ -82,7 +82,8 @@ test_lookups(void)
 	is_int(regioncache_count(rc), 3, "three cached");
 	ok(at(rc, "", 0) == 1 && at(rc, "a", 1) == 1 && at(rc, "\xff", 1) == 3,
 	    "the empty key and 0xff find the first and last region");
-	ok(at(rc, "b", 1) == 2 && at(rc, "b\0", 2) == 2 && at(rc, "l\xff", 2) == 2,
+	ok(at(rc, "b", 1) == 2 && at(rc, "b\0", 2) == 2 &&
+	    at(rc, "l\xff", 2) == 2,
 	    "a start key is inside, a key with NUL too");
 	ok(at(rc, "m", 1) == 3 && at(rc, "zzzz", 4) == 3,
 	    "an end key belongs to the next region");
@@ -99,7 +100,8 @@ test_lookups(void)
 	    'b' && r.npeers == 3, "get by id copies the region and its leader");
 	ok(regioncache_set_leader(rc, 2, 23) && regioncache_get(rc, 2, NULL,
 	    &leader) && leader == 23, "set_leader changes the leader");
-	ok(!regioncache_set_leader(rc, 9, 1), "set_leader of an unknown region");
+	ok(!regioncache_set_leader(rc, 9, 1),
+	    "set_leader of an unknown region");
 	ok(regioncache_remove(rc, 2) && !regioncache_remove(rc, 2) &&
 	    at(rc, "c", 1) == 0 && below(rc, "m", 1) == 0 &&
 	    below(rc, "b", 1) == 1, "remove leaves a hole");
@@ -136,7 +138,8 @@ test_overlap(void)
 	ok(at(rc, "a", 1) == 4 && at(rc, "", 0) == 0 && at(rc, "n", 1) == 0,
 	    "only its range is known");
 	ok(!ins(rc, 5, "c", "d", 2), "an older region inside it is refused");
-	ok(!ins(rc, 1, "", "b", 2), "an older neighbour overlapping is refused");
+	ok(!ins(rc, 1, "", "b", 2),
+	    "an older neighbour overlapping is refused");
 	ok(ins(rc, 1, "", "a", 2), "an older one that only touches is taken");
 	ok(at(rc, "", 0) == 1 && at(rc, "a", 1) == 4, "both are known");
 	ok(ins(rc, 6, "c", "d", 3), "the same version overlapping is taken");
@@ -294,7 +297,8 @@ test_random(void)
 		y = model_insert(&m, &r, round);
 		region_free(&r);
 		if (x != y) {
-			diag("round %zu: insert gave %d, model %d", round, x, y);
+			diag("round %zu: insert gave %d, model %d", round,
+			    x, y);
 			bad++;
 		}
 		refused += !x;

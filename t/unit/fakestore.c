@@ -324,9 +324,10 @@ word_is(struct bytes b, const char *w)
 
 /*
  * Checks the context of argument 0 for this store and the keys of
- * arguments k0, k0 + step, ... below k1: the region must exist here, with that epoch, be
- * led from here, and hold the keys.  Replies with the error and returns
- * NULL otherwise.
+ * arguments k0, k0 + step, ... below k1: the region must exist here,
+ * with that epoch, be led from here, and hold the keys.  Replies with
+ * the error and returns NULL otherwise.  A write also meets the injected
+ * STALE_COMMAND and counts as applied.
  */
 static struct fregion *
 check(struct proto_call *c, size_t k0, size_t k1, size_t step, int write)
