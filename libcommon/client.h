@@ -23,7 +23,12 @@
  * them once.  A compare-and-swap is not: it returns CLIENT_UNKNOWN, and so
  * does a split.  A CAS that meets STALE_COMMAND (its leader lost office
  * before the entry committed, and another leader may still commit it)
- * returns CLIENT_UNKNOWN too.
+ * returns CLIENT_UNKNOWN too.  (The transport below, nng 1.5's req0, may
+ * itself send a request again on a new connection when the one it went
+ * out on breaks; the client cannot prevent that.)
+ *
+ * A batch write or delete-range that fails (-1) may have been applied
+ * to some regions and not to others.
  *
  * Every call returns -1 with log_reason() on failure.  Any number of
  * threads may share one client.
