@@ -35,6 +35,7 @@ endif
 
 LIB_SRCS = \
 	libcommon/buf.c \
+	libcommon/client.c \
 	libcommon/codec.c \
 	libcommon/conf.c \
 	libcommon/crc32c.c \
@@ -42,8 +43,10 @@ LIB_SRCS = \
 	libcommon/kv.c \
 	libcommon/log.c \
 	libcommon/net.c \
+	libcommon/pdclient.c \
 	libcommon/proto.c \
 	libcommon/region.c \
+	libcommon/regioncache.c \
 	libcommon/raft.c \
 	libcommon/raftconf.c \
 	libcommon/raftents.c \
@@ -64,11 +67,30 @@ TIKV_CTL_SRCS = \
 	cmd/tikv-ctl/main.c \
 	cmd/tikv-ctl/out.c
 
+TIKVD_SRCS = \
+	cmd/tikvd/apply.c \
+	cmd/tikvd/cmdfmt.c \
+	cmd/tikvd/localmeta.c \
+	cmd/tikvd/main.c \
+	cmd/tikvd/pdworker.c \
+	cmd/tikvd/peer.c \
+	cmd/tikvd/peermsg.c \
+	cmd/tikvd/raftstore.c \
+	cmd/tikvd/raw.c \
+	cmd/tikvd/request.c \
+	cmd/tikvd/service.c \
+	cmd/tikvd/snap.c \
+	cmd/tikvd/transport.c
+
 # C unit tests: t/unit/NAME.c becomes $(O)/t/NAME, run by a t/*.t wrapper.
 UNIT_TESTS = \
+	client_test \
+	cmdfmt_test \
 	codec_test \
 	conf_test \
 	kv_test \
+	pdclient_test \
+	peer_msg_test \
 	proto_test \
 	region_test \
 	lincheck_test \
@@ -78,6 +100,8 @@ UNIT_TESTS = \
 	raft_sim \
 	raft_test \
 	raftwire_test \
+	raw_test \
+	snap_test \
 	tap_selftest \
 	wal_test
 
@@ -95,7 +119,7 @@ TEST_TOOLS = \
 	wal_bench \
 	wal_crash
 
-PROGS	= $(O)/bin/pdd $(O)/bin/tikv-ctl
+PROGS	= $(O)/bin/pdd $(O)/bin/tikv-ctl $(O)/bin/tikvd
 LIB	= $(O)/libcommon.a
 LIB_OBJS = $(LIB_SRCS:%.c=$(O)/%.o)
 UNIT_BINS = $(UNIT_TESTS:%=$(O)/t/%)
@@ -119,6 +143,10 @@ $(O)/bin/pdd: $(PDD_SRCS:%.c=$(O)/%.o) $(LIB)
 $(O)/bin/tikv-ctl: $(TIKV_CTL_SRCS:%.c=$(O)/%.o) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(TIKV_CTL_SRCS:%.c=$(O)/%.o) $(LIB) $(LDLIBS)
+
+$(O)/bin/tikvd: $(TIKVD_SRCS:%.c=$(O)/%.o) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(TIKVD_SRCS:%.c=$(O)/%.o) $(LIB) $(LDLIBS)
 
 $(O)/t/%: $(O)/t/unit/%.o $(O)/t/unit/tap.o $(LIB)
 	@mkdir -p $(@D)
@@ -144,6 +172,28 @@ $(O)/t/lincheck_test $(O)/t/lincheck_tool: $(O)/t/%: $(O)/t/unit/%.o \
 $(O)/t/raft_sim: $(RAFT_SIM_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(RAFT_SIM_OBJS) $(LIB) $(LDLIBS)
+
+# Unit tests of tikvd modules link those modules' objects only:
+# NAME_MODS lists the cmd/tikvd modules t/unit/NAME.c needs.
+TIKVD_UNIT_TESTS = \
+	cmdfmt_test \
+	peer_msg_test \
+	raw_test \
+	snap_test
+cmdfmt_test_MODS = cmdfmt
+peer_msg_test_MODS = peermsg
+raw_test_MODS = cmdfmt raw
+snap_test_MODS = snap
+
+$(TIKVD_UNIT_TESTS:%=$(O)/t/unit/%.o): CPPFLAGS += -Icmd/tikvd
+
+define tikvd_unit_test
+$$(O)/t/$(1): $$(O)/t/unit/$(1).o $$(O)/t/unit/tap.o \
+    $$($(1)_MODS:%=$$(O)/cmd/tikvd/%.o) $$(LIB)
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$(filter %.o,$$^) $$(LIB) $$(LDLIBS)
+endef
+$(foreach t,$(TIKVD_UNIT_TESTS),$(eval $(call tikvd_unit_test,$(t))))
 
 # Raft unit tests share a small network harness.
 RAFT_TESTS = \

@@ -1,2 +1,0 @@
-#!/bin/sh
-exec "${TIKV_BUILD:-build}/t/service_test"
