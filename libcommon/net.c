@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,30 +11,105 @@
 #include "net.h"
 #include "xmalloc.h"
 
-enum ctx_state { CTX_RECV, CTX_WAIT, CTX_SEND };
+static void ctx_cb(void *);
 
+enum ctx_state { CTX_RECV, CTX_WAIT, CTX_SEND, CTX_IDLE };
+
+/*
+ * A context and its aio.  It receives (CTX_RECV), then belongs to the
+ * request until the handler replies (CTX_WAIT), sends (CTX_SEND), and
+ * goes back to receiving or to the idle list.  A context that receives a
+ * request is replaced by another at once, so ncontexts contexts are
+ * always receiving however many requests wait for their replies (a
+ * storage daemon's peers must get through while clients wait on them);
+ * at most NET_MAX_PENDING requests wait.
+ */
 struct net_req {
 	struct net_server *srv;
 	nng_ctx ctx;
 	nng_aio *aio;
 	nng_msg *msg;		/* the request while the handler runs */
 	enum ctx_state state;
+	struct net_req *next;	/* all contexts */
+	struct net_req *next_idle;
 };
+
 
 struct net_server {
 	nng_socket sock;
 	nng_listener listener;
-	struct net_req *reqs;
-	int nreqs;
+	pthread_mutex_t mu;
+	struct net_req *all;
+	struct net_req *idle;
+	int receiving;		/* contexts in CTX_RECV */
+	int waiting;		/* requests in CTX_WAIT or CTX_SEND */
+	int ncontexts;
+	int stopped;
 	net_handler_fn *fn;
 	void *arg;
 	char url[256];
 };
 
+/* A context that can receive; NULL when none can be made.  Locked. */
+static struct net_req *
+ctx_get(struct net_server *s)
+{
+	struct net_req *r = s->idle;
+
+	if (r != NULL) {
+		s->idle = r->next_idle;
+		return r;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->srv = s;
+	if (nng_aio_alloc(&r->aio, ctx_cb, r) != 0) {
+		free(r);
+		return NULL;
+	}
+	if (nng_ctx_open(&r->ctx, s->sock) != 0) {
+		nng_aio_free(r->aio);
+		free(r);
+		return NULL;
+	}
+	r->next = s->all;
+	s->all = r;
+	return r;
+}
+
+/* Keeps ncontexts contexts receiving.  Locked. */
+static void
+ctx_refill(struct net_server *s)
+{
+	struct net_req *r;
+
+	while (!s->stopped && s->receiving < s->ncontexts &&
+	    s->receiving + s->waiting < NET_MAX_PENDING &&
+	    (r = ctx_get(s)) != NULL) {
+		r->state = CTX_RECV;
+		s->receiving++;
+		nng_ctx_recv(r->ctx, r->aio);
+	}
+}
+
+static void
+server_free(struct net_server *s)
+{
+	struct net_req *r, *next;
+
+	for (r = s->all; r != NULL; r = next) {
+		next = r->next;
+		nng_aio_free(r->aio);
+		free(r);
+	}
+	pthread_mutex_destroy(&s->mu);
+	free(s);
+}
+
 static void
 ctx_cb(void *arg)
 {
 	struct net_req *r = arg;
+	struct net_server *s = r->srv;
 	int rv;
 
 	switch (r->state) {
@@ -46,18 +122,34 @@ ctx_cb(void *arg)
 			return;
 		}
 		r->msg = nng_aio_get_msg(r->aio);
+		pthread_mutex_lock(&s->mu);
 		r->state = CTX_WAIT;
-		r->srv->fn(r, r->srv->arg);
+		s->receiving--;
+		s->waiting++;
+		ctx_refill(s);
+		pthread_mutex_unlock(&s->mu);
+		s->fn(r, s->arg);
 		break;
 	case CTX_SEND:
 		if (nng_aio_result(r->aio) != 0) {
 			nng_msg_free(nng_aio_get_msg(r->aio));
 			nng_aio_set_msg(r->aio, NULL);
 		}
-		r->state = CTX_RECV;
-		nng_ctx_recv(r->ctx, r->aio);
+		pthread_mutex_lock(&s->mu);
+		s->waiting--;
+		if (!s->stopped && s->receiving < s->ncontexts) {
+			r->state = CTX_RECV;
+			s->receiving++;
+			nng_ctx_recv(r->ctx, r->aio);
+		} else {
+			r->state = CTX_IDLE;
+			r->next_idle = s->idle;
+			s->idle = r;
+		}
+		pthread_mutex_unlock(&s->mu);
 		break;
 	case CTX_WAIT:
+	case CTX_IDLE:
 		break;
 	}
 }
@@ -72,8 +164,22 @@ net_req_data(const struct net_req *r, size_t *len)
 void
 net_req_reply(struct net_req *r, const void *data, size_t len)
 {
+	struct net_server *s = r->srv;
 	nng_msg *m = r->msg;
+	int last;
 
+	pthread_mutex_lock(&s->mu);
+	if (s->stopped) {
+		/* The server is gone: drop the reply; the client times out. */
+		nng_msg_free(m);
+		r->msg = NULL;
+		r->state = CTX_IDLE;
+		last = --s->waiting == 0;
+		pthread_mutex_unlock(&s->mu);
+		if (last)
+			server_free(s);
+		return;
+	}
 	/* Reuse the request message: its header holds the request id. */
 	nng_msg_clear(m);
 	if (nng_msg_append(m, data, len) != 0)
@@ -82,6 +188,7 @@ net_req_reply(struct net_req *r, const void *data, size_t len)
 	r->state = CTX_SEND;
 	nng_aio_set_msg(r->aio, m);
 	nng_ctx_send(r->ctx, r->aio);
+	pthread_mutex_unlock(&s->mu);
 }
 
 void
@@ -95,13 +202,14 @@ net_server_start(const char *url, int ncontexts, size_t maxmsg,
     net_handler_fn *fn, void *arg)
 {
 	struct net_server *s = xcalloc(1, sizeof(*s));
-	int rv, i;
+	int rv;
 
 	s->fn = fn;
 	s->arg = arg;
+	pthread_mutex_init(&s->mu, NULL);
 	if ((rv = nng_rep0_open(&s->sock)) != 0) {
 		log_setreason("cannot open a socket: %s", nng_strerror(rv));
-		free(s);
+		server_free(s);
 		return NULL;
 	}
 	nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, maxmsg);
@@ -109,7 +217,7 @@ net_server_start(const char *url, int ncontexts, size_t maxmsg,
 		log_setreason("cannot listen on '%s': %s", url,
 		    nng_strerror(rv));
 		nng_close(s->sock);
-		free(s);
+		server_free(s);
 		return NULL;
 	}
 	strlcpy(s->url, url, sizeof(s->url));
@@ -125,18 +233,12 @@ net_server_start(const char *url, int ncontexts, size_t maxmsg,
 			    url, port);
 		}
 	}
-	s->nreqs = ncontexts;
-	s->reqs = xcalloc((size_t)ncontexts, sizeof(*s->reqs));
-	for (i = 0; i < ncontexts; i++) {
-		struct net_req *r = &s->reqs[i];
-
-		r->srv = s;
-		if (nng_aio_alloc(&r->aio, ctx_cb, r) != 0 ||
-		    nng_ctx_open(&r->ctx, s->sock) != 0)
-			fatalx("net: cannot set up server contexts");
-		r->state = CTX_RECV;
-		nng_ctx_recv(r->ctx, r->aio);
-	}
+	s->ncontexts = ncontexts;
+	pthread_mutex_lock(&s->mu);
+	ctx_refill(s);
+	if (s->receiving < ncontexts)
+		fatalx("net: cannot set up server contexts");
+	pthread_mutex_unlock(&s->mu);
 	return s;
 }
 
@@ -149,20 +251,25 @@ net_server_url(const struct net_server *s)
 void
 net_server_stop(struct net_server *s)
 {
-	int i;
+	struct net_req *r;
+	int last;
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < s->nreqs; i++)
-		nng_aio_stop(s->reqs[i].aio);
+	pthread_mutex_lock(&s->mu);
+	s->stopped = 1;
+	pthread_mutex_unlock(&s->mu);
+	/* Outside the lock: a callback being stopped may take it. */
+	for (r = s->all; r != NULL; r = r->next)
+		if (r->state != CTX_WAIT)
+			nng_aio_stop(r->aio);
 	nng_close(s->sock);
-	for (i = 0; i < s->nreqs; i++) {
-		if (s->reqs[i].msg)
-			nng_msg_free(s->reqs[i].msg);
-		nng_aio_free(s->reqs[i].aio);
-	}
-	free(s->reqs);
-	free(s);
+	pthread_mutex_lock(&s->mu);
+	last = s->waiting == 0;
+	/* Requests still waiting are freed by their replies. */
+	pthread_mutex_unlock(&s->mu);
+	if (last)
+		server_free(s);
 }
 
 struct net_client {

@@ -2,11 +2,14 @@
  * Networking: the only module that includes nng.
  *
  * A server is a rep0 socket listening on an nng URL ("tcp://127.0.0.1:2379",
- * "ipc:///tmp/pd.sock") with N contexts, each receiving a request message
- * asynchronously and handing it to the handler (nng's async demo shape).
+ * "ipc:///tmp/pd.sock") with N contexts receiving request messages
+ * asynchronously and handing each to the handler (nng's async demo shape).
  * The handler replies exactly once with net_req_reply(), at once or later
- * from any thread; until it does, that context serves nobody else, so N
- * bounds the requests in progress.
+ * from any thread.  A request waiting for its reply keeps a context of its
+ * own, and another context takes its place at receiving, so N contexts
+ * are always receiving: requests that wait (a write waiting for Raft)
+ * never keep out the requests that would let them finish (the Raft
+ * messages of other stores).  At most NET_MAX_PENDING requests wait.
  *
  * A client is a req0 socket dialled in the background: it reconnects by
  * itself, and each net_client_call() waits for one reply up to a timeout.
@@ -23,6 +26,7 @@
 #include "buf.h"
 
 #define NET_DEFAULT_MAXMSG	(16u * 1024 * 1024)
+#define NET_MAX_PENDING		65536
 
 struct net_server;
 struct net_req;
@@ -34,8 +38,10 @@ struct net_server *net_server_start(const char *url, int ncontexts,
     size_t maxmsg, net_handler_fn *fn, void *arg);
 /* The URL actually bound (with the port chosen for "tcp://host:0"). */
 const char *net_server_url(const struct net_server *);
-/* Stops receiving; waits for handlers running now.  Pending requests are
- * dropped (their clients time out). */
+/* Stops receiving; waits for handlers running now.  Requests still
+ * waiting are dropped (their clients time out): replying to one after the
+ * stop only frees it.  The server is gone once the last one is replied
+ * to. */
 void net_server_stop(struct net_server *);
 
 const void *net_req_data(const struct net_req *, size_t *len);
