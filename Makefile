@@ -6,6 +6,8 @@
 #   make lint       mandoc -Tlint on every page; usage() against SYNOPSIS
 #   make fuzz       build and run the libFuzzer targets for a bounded time
 #   make playground start a local cluster on loopback (Ctrl-C stops it)
+#   make bench      the standard benchmark on a local cluster, reported in
+#                   bench/REPORT-<date>.txt
 #   make install    install programs and man pages under $(PREFIX)
 #   make clean
 
@@ -63,6 +65,13 @@ PDD_SRCS = \
 	cmd/pdd/service.c \
 	cmd/pdd/tso.c
 
+TIKV_BENCH_SRCS = \
+	cmd/tikv-bench/hist.c \
+	cmd/tikv-bench/main.c \
+	cmd/tikv-bench/report.c \
+	cmd/tikv-bench/run.c \
+	cmd/tikv-bench/workload.c
+
 TIKV_CTL_SRCS = \
 	cmd/tikv-ctl/main.c \
 	cmd/tikv-ctl/out.c
@@ -119,7 +128,7 @@ TEST_TOOLS = \
 	wal_bench \
 	wal_crash
 
-PROGS	= $(O)/bin/pdd $(O)/bin/tikv-ctl $(O)/bin/tikvd
+PROGS	= $(O)/bin/pdd $(O)/bin/tikv-bench $(O)/bin/tikv-ctl $(O)/bin/tikvd
 LIB	= $(O)/libcommon.a
 LIB_OBJS = $(LIB_SRCS:%.c=$(O)/%.o)
 UNIT_BINS = $(UNIT_TESTS:%=$(O)/t/%)
@@ -139,6 +148,10 @@ $(LIB): $(LIB_OBJS)
 $(O)/bin/pdd: $(PDD_SRCS:%.c=$(O)/%.o) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(PDD_SRCS:%.c=$(O)/%.o) $(LIB) $(LDLIBS)
+
+$(O)/bin/tikv-bench: $(TIKV_BENCH_SRCS:%.c=$(O)/%.o) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(TIKV_BENCH_SRCS:%.c=$(O)/%.o) $(LIB) $(LDLIBS)
 
 $(O)/bin/tikv-ctl: $(TIKV_CTL_SRCS:%.c=$(O)/%.o) $(LIB)
 	@mkdir -p $(@D)
@@ -218,6 +231,11 @@ tests: all $(UNIT_BINS) $(TOOL_BINS)
 playground: all
 	sh contrib/playground.sh -b $(O)
 
+# The standard benchmark: a local cluster, YCSB A, B, C, E at 1, 16 and 64
+# clients; writes bench/REPORT-<date>.txt (tikv-bench(1)).
+bench: all
+	sh contrib/bench.sh -b $(O)
+
 deps:
 	@sh contrib/install-deps.sh
 
@@ -268,7 +286,7 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all tests deps check lint fuzz fuzzers install clean playground \
+.PHONY: all bench tests deps check lint fuzz fuzzers install clean playground \
 	crash-campaign-kv crash-campaign-wal sim-campaign
 .SECONDARY:
 
