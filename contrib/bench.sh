@@ -113,10 +113,6 @@ fi
 pd=tcp://127.0.0.1:$port
 pids=
 ok=0
-# Above the default 64: with 64 clients writing, every server context
-# waits for a commit and the Raft messages that would commit it find no
-# context free; the stores stay wedged.
-contexts=256
 
 # SIGTERM, and SIGKILL for a daemon still there 20 s later.
 stop() {
@@ -174,7 +170,6 @@ for i in 1 2 3; do
 	cat >"$dir/tikv$i.toml" <<EOT
 [server]
 addr = "tcp://127.0.0.1:$((port + 20 + i))"
-contexts = $contexts
 [storage]
 data-dir = "$dir/tikv$i"
 [pd]
@@ -263,8 +258,6 @@ done
 	    "(1000 in ${probe:-?} s, dd oflag=dsync)"
 	echo "cluster:   pdd + 3 tikvd on loopback, default configs (fsync" \
 	    "on) but raft tick 100 ms"
-	echo "           and server.contexts = $contexts (at 64, 64 writers" \
-	    "wedge the stores)"
 	echo "source:    $commit"
 	echo "workloads: recordcount=$records fieldcount=10 fieldlength=100" \
 	    "(1000-byte values), zipfian"
