@@ -384,9 +384,12 @@ apply_conf_change(struct apply *ap, struct aregion *ar,
 	struct raft_conf_change cc;
 	struct apply_result *res;
 	uint64_t stores[REGION_MAX_PEERS];
+	struct region before;
 	size_t i, nstores = 0;
-	int removed_self = 0;
+	int removed_self = 0, cf;
 
+	region_init(&before);
+	region_copy(&before, &ar->region);
 	if (raftwire_decode_conf_change(e->data.data, e->data.len, &cc) == -1) {
 		/* Raft committed it, so it was well formed when proposed:
 		 * the log is damaged. */
@@ -412,7 +415,7 @@ apply_conf_change(struct apply *ap, struct aregion *ar,
 				    stores[i], ch->type == RAFT_CC_ADD_NODE ?
 				    REGION_VOTER : REGION_LEARNER);
 			} else {
-				log_warn("region %" PRIu64 ": conf change "
+				log_warnx("region %" PRIu64 ": conf change "
 				    "adds peer %" PRIu64 " without a store",
 				    ar->id, ch->node_id);
 			}
@@ -436,12 +439,16 @@ apply_conf_change(struct apply *ap, struct aregion *ar,
 	result_set_region(ar);
 	if (removed_self) {
 		res->removed = 1;
-		localmeta_put_region(ap->batch, &ar->region,
+		/* With our peer still listed: its id marks messages to it
+		 * stale after a restart. */
+		before.epoch = ar->region.epoch;
+		localmeta_put_region(ap->batch, &before,
 		    REGION_STATE_TOMBSTONE);
 		/* The range is no longer ours: drop its data. */
-		kv_batch_delete_range(ap->batch, KV_CF_RAW,
-		    ar->region.start.data, ar->region.start.len,
-		    ar->region.end.data, ar->region.end.len);
+		for (cf = 0; cf < KV_CF_META; cf++)
+			kv_batch_delete_range(ap->batch, cf,
+			    ar->region.start.data, ar->region.start.len,
+			    ar->region.end.data, ar->region.end.len);
 	} else {
 		localmeta_put_region(ap->batch, &ar->region,
 		    REGION_STATE_NORMAL);
@@ -453,6 +460,7 @@ apply_conf_change(struct apply *ap, struct aregion *ar,
 		add_reply(ap, e->slot, &line);
 		buf_free(&line);
 	}
+	region_free(&before);
 }
 
 static void
@@ -652,7 +660,7 @@ run_gen_snap(struct apply *ap, struct task *t)
 	region_copy(res->region, &ar->region);
 	if (snap_build(ap->st->kv, &ar->region, ar->as.applied, ar->as.term,
 	    &res->snap) == -1) {
-		log_warn("region %" PRIu64 ": cannot build a snapshot: %s",
+		log_warnx("region %" PRIu64 ": cannot build a snapshot: %s",
 		    ar->id, log_reason());
 		buf_reset(&res->snap);
 	}

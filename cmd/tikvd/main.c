@@ -190,9 +190,9 @@ main(int argc, char *argv[])
 	apply_stop(st.ap);
 	raftstore_free(st.rs);
 	if (wal_close(st.wal) == -1)
-		log_warn("%s", log_reason());
+		log_warnx("%s", log_reason());
 	if (kv_close(st.kv) == -1)
-		log_warn("%s", log_reason());
+		log_warnx("%s", log_reason());
 	pdclient_close(st.pd);
 	conf_free(schema_tikvd(), &cfg);
 	return 0;

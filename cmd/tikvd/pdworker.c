@@ -844,6 +844,28 @@ sweep_expired(struct pdworker *pw, const struct region_info *ri)
 	raftstore_propose(pw->st->rs, c, NULL);
 }
 
+/*
+ * The KV engine's file only grows (every checkpoint appends); rewrite it
+ * compactly when it passed its bounds.  Heartbeats wait meanwhile, which
+ * PD tolerates for far longer than a rebuild takes.
+ */
+static void
+compact_kv(struct pdworker *pw)
+{
+	int64_t before;
+
+	if (stopping(pw) || !kv_rebuild_needed(pw->st->kv))
+		return;
+	before = kv_file_size(pw->st->kv);
+	if (kv_rebuild(pw->st->kv) == -1) {
+		log_warnx("cannot rebuild '%s': %s", kv_path(pw->st->kv),
+		    log_reason());
+		return;
+	}
+	log_info("rebuilt '%s': %lld bytes, was %lld", kv_path(pw->st->kv),
+	    (long long)kv_file_size(pw->st->kv), (long long)before);
+}
+
 static void
 split_check(struct pdworker *pw)
 {
@@ -865,6 +887,7 @@ split_check(struct pdworker *pw)
 	if (i == n)
 		sweep_stats(pw);
 	buf_free(&middle);
+	compact_kv(pw);
 	raftstore_info_free(v, n);
 	free(v);
 }

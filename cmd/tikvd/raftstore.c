@@ -75,6 +75,16 @@ struct mb_item {
 	struct mb_item *next;
 };
 
+/*
+ * A region whose peer here was removed.  Messages to it, or to any peer id
+ * the region had then, are stale; PD gives a peer it adds later a newer
+ * id, and that one may be created.
+ */
+struct tombstone {
+	uint64_t region_id;
+	uint64_t max_peer_id;
+};
+
 struct raftstore {
 	struct store *st;
 	pthread_t thread;
@@ -91,7 +101,7 @@ struct raftstore {
 	struct peer **ranges;		/* initialized peers by start key */
 	size_t nranges;
 	int ranges_stale;
-	uint64_t *tombstones;		/* removed region ids */
+	struct tombstone *tombstones;	/* regions whose peer was removed */
 	size_t ntombstones;
 	struct peer *dirty;		/* touched this round */
 	uint64_t read_seq;
@@ -336,13 +346,35 @@ overlaps(struct raftstore *rs, struct bytes start, struct bytes end)
 	return 0;
 }
 
+static uint64_t
+max_peer_id(const struct region *r, uint64_t also)
+{
+	size_t i;
+
+	for (i = 0; i < r->npeers; i++)
+		if (r->peers[i].id > also)
+			also = r->peers[i].id;
+	return also;
+}
+
+static void
+add_tombstone(struct raftstore *rs, uint64_t region_id, uint64_t max_peer)
+{
+	rs->tombstones = xreallocarray(rs->tombstones, rs->ntombstones + 1,
+	    sizeof(*rs->tombstones));
+	rs->tombstones[rs->ntombstones].region_id = region_id;
+	rs->tombstones[rs->ntombstones].max_peer_id = max_peer;
+	rs->ntombstones++;
+}
+
 static int
-is_tombstone(struct raftstore *rs, uint64_t id)
+is_tombstone(struct raftstore *rs, uint64_t id, uint64_t peer_id)
 {
 	size_t i;
 
 	for (i = 0; i < rs->ntombstones; i++)
-		if (rs->tombstones[i] == id)
+		if (rs->tombstones[i].region_id == id &&
+		    peer_id <= rs->tombstones[i].max_peer_id)
 			return 1;
 	return 0;
 }
@@ -374,9 +406,8 @@ destroy_peer(struct raftstore *rs, struct peer *p, int tombstone)
 	rs->npeers--;
 	rs->ranges_stale = 1;
 	if (tombstone) {
-		rs->tombstones = xreallocarray(rs->tombstones,
-		    rs->ntombstones + 1, sizeof(uint64_t));
-		rs->tombstones[rs->ntombstones++] = p->region_id;
+		add_tombstone(rs, p->region_id, max_peer_id(&p->region,
+		    p->peer_id));
 	}
 	if (wal_remove_group(rs->st->wal, p->region_id) == -1)
 		fatalx("wal: %s", log_reason());
@@ -599,7 +630,7 @@ create_from_msg(struct raftstore *rs, const struct peer_msg *pm)
 	if (t != RAFT_MSG_APPEND && t != RAFT_MSG_HEARTBEAT &&
 	    t != RAFT_MSG_SNAPSHOT)
 		return NULL;
-	if (is_tombstone(rs, pm->region_id) ||
+	if (is_tombstone(rs, pm->region_id, pm->to_peer) ||
 	    overlaps(rs, buf_bytes(&pm->start), buf_bytes(&pm->end)))
 		return NULL;
 	region_init(&r);
@@ -610,7 +641,7 @@ create_from_msg(struct raftstore *rs, const struct peer_msg *pm)
 	p = peer_new(rs->st, &r, pm->to_peer, 0);
 	region_free(&r);
 	if (p == NULL) {
-		log_warn("region %" PRIu64 ": cannot create peer: %s",
+		log_warnx("region %" PRIu64 ": cannot create peer: %s",
 		    pm->region_id, log_reason());
 		return NULL;
 	}
@@ -817,7 +848,7 @@ handle_applied(struct raftstore *rs, struct apply_result *res)
 			e.len = res->cc_entries[i].len;
 			if (raft_apply_conf_change_entry(p->raft, &e,
 			    NULL) != 0)
-				log_warn("region %" PRIu64 ": %s",
+				log_warnx("region %" PRIu64 ": %s",
 				    p->region_id, log_reason());
 		}
 		if (res->region != NULL) {
@@ -1064,7 +1095,7 @@ process_readies(struct raftstore *rs)
 	/* One fdatasync for every region of this round. */
 	if (must_sync) {
 		while (wal_sync(rs->st->wal) == -1) {
-			log_warn("wal: %s; retrying", log_reason());
+			log_warnx("wal: %s; retrying", log_reason());
 			nanosleep(&(struct timespec){ 0, 100000000L }, NULL);
 		}
 	}
@@ -1128,7 +1159,7 @@ compact_logs(struct raftstore *rs)
 		if (keep <= first)
 			continue;
 		if (wal_compact(rs->st->wal, p->region_id, keep) == -1)
-			log_warn("wal: %s", log_reason());
+			log_warnx("wal: %s", log_reason());
 	}
 }
 
@@ -1424,7 +1455,7 @@ recover_snapshots(struct raftstore *rs)
 		if (snap_load(st->data_dir, ids[i], &data) != 1 ||
 		    snap_open(data.data, data.len, &r, &index, NULL,
 		    NULL) == -1) {
-			log_warn("snapshot of region %" PRIu64 ": %s; dropped",
+			log_warnx("snapshot of region %" PRIu64 ": %s; dropped",
 			    ids[i], log_reason());
 			snap_remove(st->data_dir, ids[i]);
 			continue;
@@ -1459,15 +1490,14 @@ recover_region(void *arg, const struct region *r, int state)
 	struct peer *p;
 
 	if (state == REGION_STATE_TOMBSTONE) {
-		rs->tombstones = xreallocarray(rs->tombstones,
-		    rs->ntombstones + 1, sizeof(uint64_t));
-		rs->tombstones[rs->ntombstones++] = r->id;
+		/* The record keeps the region as it was with our peer. */
+		add_tombstone(rs, r->id, max_peer_id(r, 0));
 		wal_remove_group(st->wal, r->id);
 		return 0;
 	}
 	me = region_peer_on_store(r, st->store_id);
 	if (me == NULL || localmeta_get_apply(st->kv, r->id, &as) != 1) {
-		log_warn("region %" PRIu64 " has no peer or apply state here; "
+		log_warnx("region %" PRIu64 " has no peer or apply state here; "
 		    "skipped", r->id);
 		return 0;
 	}
