@@ -9,13 +9,38 @@
 #	store I LINE...		one message to store I; the reply on stdout
 #	ctl ARGS...		tikv-ctl against this cluster's pdd
 #
+#	cluster_store_restart I	start store I again on its old port, after
+#				test_daemon_kill or test_daemon_stop
+#	cluster_restart_all	start pdd and every store again on their ports
+#	cluster_kill_all	kill -9 pdd and every running store
+#	cluster_alive		pdd and every store not stopped on purpose
+#				still run (none crashed)
+#	cluster_region_id KEY	the id of the region holding KEY, per pdd
+#	cluster_store_id I	store I's id (STATUS)
+#	cluster_peer_id I R	the id of store I's peer of region R, per pdd
+#	cluster_region_field I R F
+#				field F of store I's REGION R line: leader,
+#				role, term, commit or applied
+#	cluster_leader R	the I of the running store that leads region R
+#				(the highest term, if two think they do)
+#	cluster_wait_leader R	wait until a running store leads region R and
+#				serves it (a RAW_GET answers); print its I
+#
 # CLUSTER_TOML, if set, is appended to every store's config (e.g. small
-# region-split-size for split tests).
+# region-split-size for split tests); it starts in [raftstore] and may
+# open sections the config does not have yet.  CLUSTER_STORAGE_TOML, if
+# set, goes into its [storage] section.
 
 cluster_store_toml () {
 	cat <<-EOT
 	[storage]
 	data-dir = "s$1"
+	EOT
+	if test -n "${CLUSTER_STORAGE_TOML:-}"
+	then
+		printf '%s\n' "$CLUSTER_STORAGE_TOML"
+	fi
+	cat <<-EOT
 	[raftstore]
 	raft-base-tick-interval = "50ms"
 	raft-heartbeat-ticks = 2
@@ -47,6 +72,7 @@ cluster_start () {
 	max-store-down-time = "10s"
 	EOT
 	test_daemon_start pd pdd -d -f pd.toml -l tcp://127.0.0.1:@PORT@ &&
+	cluster_nstores=$1 &&
 	while test "$i" -le "$1"
 	do
 		cluster_store_start "$i" || return 1
@@ -80,4 +106,128 @@ cluster_voters () {
 
 cluster_wait_voters () {
 	test_wait_until 60 "test \"\$(cluster_voters)\" = $1"
+}
+
+cluster_store_restart () {
+	test_daemon_restart "s$1"
+}
+
+cluster_kill_all () {
+	local i=1
+	while test "$i" -le "${cluster_nstores:-0}"
+	do
+		if test -f "s$i.pid"
+		then
+			test_daemon_kill "s$i" || return 1
+		fi
+		i=$((i + 1))
+	done
+	test_daemon_kill pd
+}
+
+cluster_alive () {
+	local name pid
+	for name in pd $(seq -f 's%g' 1 "${cluster_nstores:-0}")
+	do
+		test -f "$name.pid" || continue
+		pid=$(test_daemon_pid "$name") || return 1
+		if ! kill -0 "$pid" 2>/dev/null
+		then
+			echo "cluster_alive: $name (pid $pid) is gone; $name.log:" >&2
+			tail -n 20 "$name.log" | sed 's/^/| /' >&2
+			return 1
+		fi
+	done
+}
+
+cluster_restart_all () {
+	local i=1
+	test_daemon_restart pd || return 1
+	while test "$i" -le "${cluster_nstores:-0}"
+	do
+		cluster_store_restart "$i" || return 1
+		i=$((i + 1))
+	done
+}
+
+cluster_region_id () {
+	pd "GET_REGION \"$1\"" >region.out &&
+	awk 'NR == 1 && $1 == "OK" { print $2; ok = 1 }
+		END { exit !ok }' region.out
+}
+
+cluster_store_id () {
+	store "$1" STATUS >status.out &&
+	awk 'NR == 1 && $1 == "OK" { print $2; ok = 1 }
+		END { exit !ok }' status.out
+}
+
+cluster_peer_id () {
+	local sid
+	sid=$(cluster_store_id "$1") &&
+	pd "GET_REGION_BY_ID $2" >region.out &&
+	awk -v sid="$sid" 'NR == 1 && $1 == "OK" {
+		n = split($7, p, ",")
+		for (i = 1; i <= n; i++) {
+			split(p[i], f, ":")
+			if (f[2] == sid) { print f[1]; ok = 1 }
+		}
+	}
+	END { exit !ok }' region.out
+}
+
+# Fields of "VALUE id start end conf_ver version peers leader role term
+# commit applied"; region bounds in these tests never hold spaces.
+cluster_region_field () {
+	local col
+	case $3 in
+	leader) col=8 ;;
+	role) col=9 ;;
+	term) col=10 ;;
+	commit) col=11 ;;
+	applied) col=12 ;;
+	*) echo "cluster_region_field: no field '$3'" >&2; return 1 ;;
+	esac
+	store "$1" "REGION $2" >"region-s$1.out" &&
+	awk -v col="$col" 'NR == 1 && $1 == "VALUE" && NF == 12 {
+		print $col; ok = 1
+	}
+	END { exit !ok }' "region-s$1.out"
+}
+
+cluster_leader () {
+	local i=1 role term best= bestterm=0
+	while test "$i" -le "${cluster_nstores:-0}"
+	do
+		if test -f "s$i.pid" &&
+		    role=$(cluster_region_field "$i" "$1" role) &&
+		    test "$role" = leader &&
+		    term=$(cluster_region_field "$i" "$1" term) &&
+		    test "$term" -gt "$bestterm"
+		then
+			best=$i
+			bestterm=$term
+		fi
+		i=$((i + 1))
+	done
+	test -n "$best" && echo "$best"
+}
+
+# Store I answers a read of region R (its start key, its epoch): it leads
+# R, and its lease or read index works.
+cluster_serves () {
+	store "$1" "REGION $2" >"region-s$1.out" &&
+	awk 'NR == 1 && $1 == "VALUE" && NF == 12 {
+		print "RAW_GET " $2 ":" $5 ":" $6 " " $3; ok = 1
+	}
+	END { exit !ok }' "region-s$1.out" >serves.req &&
+	store "$1" "$(cat serves.req)" >serves.out &&
+	grep -E "^(VALUE|NOT_FOUND)" serves.out >/dev/null
+}
+
+cluster_wait_leader () {
+	test_wait_until "${2:-30}" \
+		"cluster_leader_i=\$(cluster_leader $1) &&
+		cluster_serves \"\$cluster_leader_i\" $1" >&2 &&
+	echo "$cluster_leader_i"
 }
