@@ -128,10 +128,18 @@ tikvd_now_ms(void)
 
 /* Mailbox. */
 
+static void drop_item(struct raftstore *, struct mb_item *);
+
+/* After the stop, items are dropped at once (their slots answered). */
 static void
 post(struct raftstore *rs, struct mb_item *it)
 {
 	pthread_mutex_lock(&rs->mu);
+	if (rs->stop) {
+		pthread_mutex_unlock(&rs->mu);
+		drop_item(rs, it);
+		return;
+	}
 	if (rs->tail != NULL)
 		rs->tail->next = it;
 	else
@@ -1174,6 +1182,27 @@ tick_all(struct raftstore *rs)
 	}
 }
 
+static void
+drop_item(struct raftstore *rs, struct mb_item *it)
+{
+	if (it->slot != NULL)
+		slot_error(it->slot, PROTO_SERVER_ERROR, "store shutting down");
+	if (it->cmd != NULL)
+		cmd_destroy(it->cmd);
+	if (it->pm != NULL) {
+		peer_msg_free(it->pm);
+		free(it->pm);
+	}
+	if (it->q != NULL) {
+		pthread_mutex_lock(&rs->mu);
+		it->q->done = 1;
+		pthread_cond_broadcast(&rs->qcv);
+		pthread_mutex_unlock(&rs->mu);
+	}
+	apply_result_free(it->res);
+	free(it);
+}
+
 static void *
 raftstore_main(void *arg)
 {
@@ -1207,24 +1236,7 @@ raftstore_main(void *arg)
 		if (stop) {
 			for (; it != NULL; it = next) {
 				next = it->next;
-				if (it->slot != NULL)
-					slot_error(it->slot,
-					    PROTO_SERVER_ERROR,
-					    "store shutting down");
-				if (it->cmd != NULL)
-					cmd_destroy(it->cmd);
-				if (it->pm != NULL) {
-					peer_msg_free(it->pm);
-					free(it->pm);
-				}
-				if (it->q != NULL) {
-					pthread_mutex_lock(&rs->mu);
-					it->q->done = 1;
-					pthread_cond_broadcast(&rs->qcv);
-					pthread_mutex_unlock(&rs->mu);
-				}
-				apply_result_free(it->res);
-				free(it);
+				drop_item(rs, it);
 			}
 			break;
 		}
