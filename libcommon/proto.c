@@ -448,19 +448,34 @@ proto_add_u64(struct buf *b, uint64_t v)
 int
 proto_unescape(const char *s, struct buf *out, struct buf *err)
 {
+	const uint8_t *p = (const uint8_t *)s, *end = p + strlen(s);
 	struct proto_args a;
+	size_t n;
 	int r = 0;
 
-	proto_args_init(&a);
-	if (proto_split((const uint8_t *)s, strlen(s), &a, err) == -1) {
-		r = -1;
-	} else if (a.argc == 0 && s[0] == '\0') {
-		/* The empty shell argument is the empty string. */
-	} else if (a.argc != 1) {
-		r = parse_error(err, "expected one token, got %zu", a.argc);
-	} else {
-		buf_add(out, a.argv[0].ptr, a.argv[0].len);
+	if (*p != '"') {
+		/* A shell argument is one value already: its spaces are
+		 * its own; only backslash escapes mean something. */
+		while (p < end) {
+			if (*p != '\\') {
+				buf_addc(out, *p++);
+				continue;
+			}
+			if ((n = unescape_one(p, end, out)) == 0)
+				return parse_error(err, "bad escape at byte %zu",
+				    (size_t)(p - (const uint8_t *)s) + 1);
+			p += n;
+		}
+		return 0;
 	}
+	proto_args_init(&a);
+	if (proto_split((const uint8_t *)s, strlen(s), &a, err) == -1)
+		r = -1;
+	else if (a.argc != 1)
+		r = parse_error(err, "expected one quoted token, got %zu",
+		    a.argc);
+	else
+		buf_add(out, a.argv[0].ptr, a.argv[0].len);
 	proto_args_free(&a);
 	return r;
 }

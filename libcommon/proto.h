@@ -101,7 +101,12 @@ void proto_add_token(struct buf *, const void *, size_t);
 void proto_add_str(struct buf *, const char *);
 void proto_add_u64(struct buf *, uint64_t);
 void proto_escape(struct buf *, const void *, size_t);
-/* Decodes one token's spelling as a shell user types it (no literals). */
+/*
+ * Decodes a value as a shell user types it: a quoted token ("a b",
+ * "" for the empty string), or else the bytes as they are, backslash
+ * escapes decoded (a b, tab\there, \x00).  What proto_escape writes
+ * reads back unchanged.
+ */
 int proto_unescape(const char *s, struct buf *out, struct buf *err);
 
 /* Reply lines. */
