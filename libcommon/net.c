@@ -1,7 +1,9 @@
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -317,10 +319,59 @@ net_client_close(struct net_client *c)
 	free(c);
 }
 
+/* One aio operation, waited for with our own deadline as well. */
+struct call_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+};
+
+static void
+call_cb(void *arg)
+{
+	struct call_wait *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	w->done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * nng's own aio timeout has been seen not to fire (all client threads
+ * stuck in nng_aio_wait after a peer vanished), so the wait also has a
+ * deadline of its own, a little later, that cancels the operation.
+ */
+static void
+call_wait(struct call_wait *w, nng_aio *aio, int timeout_ms)
+{
+	struct timespec ts;
+	long long ns;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ns = (long long)ts.tv_nsec + (long long)(timeout_ms + 250) * 1000000LL;
+	ts.tv_sec += (time_t)(ns / 1000000000LL);
+	ts.tv_nsec = (long)(ns % 1000000000LL);
+	pthread_mutex_lock(&w->mu);
+	while (!w->done) {
+		if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) == ETIMEDOUT &&
+		    !w->done) {
+			pthread_mutex_unlock(&w->mu);
+			nng_aio_cancel(aio);
+			pthread_mutex_lock(&w->mu);
+			while (!w->done)
+				pthread_cond_wait(&w->cv, &w->mu);
+		}
+	}
+	w->done = 0;
+	pthread_mutex_unlock(&w->mu);
+}
+
 int
 net_client_call(struct net_client *c, const void *req, size_t len,
     struct buf *reply, int timeout_ms)
 {
+	struct call_wait w;
 	nng_ctx ctx;
 	nng_aio *aio;
 	nng_msg *m;
@@ -330,7 +381,10 @@ net_client_call(struct net_client *c, const void *req, size_t len,
 		log_setreason("'%s': %s", c->url, nng_strerror(rv));
 		return -1;
 	}
-	if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0 ||
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	w.done = 0;
+	if ((rv = nng_aio_alloc(&aio, call_cb, &w)) != 0 ||
 	    (rv = nng_msg_alloc(&m, 0)) != 0)
 		fatalx("net: %s", nng_strerror(rv));
 	if (nng_msg_append(m, req, len) != 0)
@@ -338,27 +392,31 @@ net_client_call(struct net_client *c, const void *req, size_t len,
 	nng_aio_set_timeout(aio, timeout_ms);
 	nng_aio_set_msg(aio, m);
 	nng_ctx_send(ctx, aio);
-	nng_aio_wait(aio);
+	call_wait(&w, aio, timeout_ms);
 	if ((rv = nng_aio_result(aio)) != 0) {
 		nng_msg_free(nng_aio_get_msg(aio));
 		goto fail;
 	}
 	nng_aio_set_timeout(aio, timeout_ms);
 	nng_ctx_recv(ctx, aio);
-	nng_aio_wait(aio);
+	call_wait(&w, aio, timeout_ms);
 	if ((rv = nng_aio_result(aio)) != 0)
 		goto fail;
 	m = nng_aio_get_msg(aio);
 	buf_reset(reply);
 	buf_add(reply, nng_msg_body(m), nng_msg_len(m));
 	nng_msg_free(m);
-	nng_aio_free(aio);
-	nng_ctx_close(ctx);
-	return 0;
+	rv = 0;
+	goto out;
 fail:
 	log_setreason("no reply from '%s': %s", c->url,
-	    rv == NNG_ETIMEDOUT ? "timed out" : nng_strerror(rv));
+	    rv == NNG_ETIMEDOUT || rv == NNG_ECANCELED ? "timed out" :
+	    nng_strerror(rv));
+	rv = -1;
+out:
 	nng_aio_free(aio);
 	nng_ctx_close(ctx);
-	return -1;
+	pthread_mutex_destroy(&w.mu);
+	pthread_cond_destroy(&w.cv);
+	return rv;
 }
