@@ -124,6 +124,7 @@ TEST_TOOLS = \
 	kv_bench \
 	kv_crash \
 	lincheck_tool \
+	raw_load \
 	tso_clients \
 	wal_bench \
 	wal_crash
