@@ -231,3 +231,147 @@ cluster_wait_leader () {
 		cluster_serves \"\$cluster_leader_i\" $1" >&2 &&
 	echo "$cluster_leader_i"
 }
+
+# --- background jobs and leadership moves (t3011, t3012) -----------------
+#
+#	cluster_call URL LINE	one line to the daemon at URL, the reply on
+#				stdout; no files, so background loops can
+#				run it beside the test's own pd and store
+#	cluster_nregions	how many regions pdd knows
+#	cluster_lead_store R I...
+#				"I term" of the store among I... (running
+#				ones) that leads region R with the highest
+#				term; fails if none does
+#	cluster_move_leader R LEAD TO
+#				ask store LEAD (leading region R) to hand
+#				the leadership to store TO; the reply
+#	cluster_transfer_loop R STOP I...
+#				until file STOP exists, every 0.3 s: print
+#				"leader I", move R's leadership to the next
+#				store of I... and print the reply
+#	cluster_bg NAME CMD...	run CMD in the background, output in
+#				NAME.out; from a test body only
+#	cluster_bg_wait NAME	wait for it; its exit status
+#	cluster_bg_stop NAME	create NAME.stop, then cluster_bg_wait
+#	cluster_bg_kill NAME	SIGTERM it if it still runs, and wait; for
+#				test_when_finished
+
+cluster_call () {
+	nngcat --req --dial "$1" --recv-timeout 5 --raw --data "$2
+"
+}
+
+cluster_nregions () {
+	pd 'SCAN_REGIONS "" ""' >nregions.out &&
+	tail -n 1 nregions.out | grep -q '^END' &&
+	grep -c '^VALUE' nregions.out
+}
+
+# REGION R on each store: "VALUE id start end conf_ver version peers
+# leader role term commit applied"; bounds must not hold spaces.
+cluster_lead_store () {
+	local r="$1" i addr line best= bestterm=0
+	shift
+	for i
+	do
+		eval "addr=\$s${i}_addr"
+		test -f "s$i.pid" || continue
+		line=$(cluster_call "$addr" "REGION $r" 2>/dev/null |
+			awk 'NR == 1 && $1 == "VALUE" && NF == 12 &&
+			    $9 == "leader" { print $10 }') || continue
+		if test -n "$line" && test "$line" -gt "$bestterm"
+		then
+			best=$i
+			bestterm=$line
+		fi
+	done
+	test -n "$best" && echo "$best $bestterm"
+}
+
+# The next store after $1 among $2...: the first one if $1 is the last.
+cluster_next_store () {
+	local cur="$1" first= take= i
+	shift
+	for i
+	do
+		test -n "$first" || first=$i
+		if test -n "$take"
+		then
+			echo "$i"
+			return 0
+		fi
+		test "$i" = "$cur" && take=1
+	done
+	echo "$first"
+}
+
+# cluster_move_leader R LEAD TO: ask store LEAD, which leads region R, to
+# hand the leadership to its peer on store TO; prints the reply.
+cluster_move_leader () {
+	local r="$1" addr sid peer
+	eval "addr=\$s${3}_addr"
+	sid=$(cluster_call "$addr" STATUS | awk '$1 == "OK" { print $2 }')
+	eval "addr=\$s${2}_addr"
+	peer=$(cluster_call "$addr" "REGION $r" |
+		awk -v sid="$sid" '$1 == "VALUE" {
+			n = split($7, p, ",")
+			for (i = 1; i <= n; i++) {
+				split(p[i], f, ":")
+				if (f[2] == sid)
+					print f[1]
+			}
+		}')
+	test -n "$peer" &&
+	cluster_call "$addr" "TRANSFER_LEADER $r $peer"
+}
+
+cluster_transfer_loop () {
+	local r="$1" stop="$2" lead next
+	shift 2
+	while ! test -f "$stop"
+	do
+		if lead=$(cluster_lead_store "$r" "$@")
+		then
+			lead=${lead%% *}
+			echo "leader $lead"
+			next=$(cluster_next_store "$lead" "$@")
+			printf 'transfer to s%s: ' "$next"
+			cluster_move_leader "$r" "$lead" "$next" ||
+				echo "failed"
+		fi
+		sleep 0.3
+	done
+}
+
+cluster_bg () {
+	local name="$1"
+	shift
+	rm -f "$name.stop" &&
+	{ "$@" >"$name.out" 2>&1 </dev/null 8>&- 9>&- & } &&
+	eval "cluster_bg_$name=\$!"
+}
+
+cluster_bg_wait () {
+	local pid
+	eval "pid=\${cluster_bg_$1:-}"
+	test -n "$pid" || return 0
+	wait "$pid"
+	set -- "$1" $?
+	eval "cluster_bg_$1="
+	return "$2"
+}
+
+cluster_bg_stop () {
+	: >"$1.stop" &&
+	cluster_bg_wait "$1"
+}
+
+cluster_bg_kill () {
+	local pid
+	eval "pid=\${cluster_bg_$1:-}"
+	test -n "$pid" || return 0
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	eval "cluster_bg_$1="
+	return 0
+}
