@@ -50,7 +50,13 @@
 #define KV_STREAM_MAGIC	"TKVSNAP1"
 
 static const uint8_t cf_prefix[KV_CF_COUNT] = { 'd', 'l', 'w', 'r', 'm' };
-static const char ckpt_key[] = "!checkpoint";
+/*
+ * The checkpoint record sorts after every family on purpose: tkrzw 1.0's
+ * TreeDBM, on a reopened file, lands Last() and JumpLower() past the
+ * greatest key at the end of the first leaf, so a reverse scan of the
+ * last family must always have a greater key to start below.
+ */
+static const char ckpt_key[] = "\xff" "checkpoint";
 
 enum kv_fpop { FP_NONE, FP_WRITE, FP_SYNC };
 

@@ -503,6 +503,41 @@ fill(struct kv *kv, const char *pfx, int n, enum kv_cf cf)
 	kv_batch_free(b);
 }
 
+/*
+ * Enough keys for many leaves, in the last family, then a reopen: the
+ * reverse scan must start at the greatest key, not at the end of the
+ * first leaf (tkrzw 1.0 does that when nothing sorts after the family).
+ */
+static void
+test_reverse_after_reopen(void)
+{
+	const char *dir = newdir("reverse");
+	struct kv_batch *b = kv_batch_new();
+	struct kv_iter *it;
+	struct kv *kv;
+	char k[16];
+	int i;
+
+	kv = xopen(dir, NULL);
+	for (i = 0; i < 1000; i++) {
+		snprintf(k, sizeof(k), "rkey%03d", i);
+		kv_batch_put(b, KV_CF_RAW, k, 7, "v", 1);
+	}
+	kv_batch_commit(kv, b);
+	kv_batch_free(b);
+	kv_close(kv);
+	kv = xopen(dir, NULL);
+	it = kv_iter_new(kv, KV_CF_RAW, "", 0, "", 0);
+	ok(kv_iter_last(it) == 1 && kv_iter_key(it).len == 7 &&
+	    memcmp(kv_iter_key(it).ptr, "rkey999", 7) == 0,
+	    "after a reopen the last key of the last family is found");
+	ok(kv_iter_seek_prev(it, "rkez", 4) == 1 &&
+	    memcmp(kv_iter_key(it).ptr, "rkey999", 7) == 0,
+	    "and a seek below a bound past every key lands on it too");
+	kv_iter_free(it);
+	kv_close(kv);
+}
+
 static void
 test_snapshot_ingest(void)
 {
@@ -764,6 +799,7 @@ main(void)
 	test_batch_range();
 	test_atomic_readers();
 	test_checkpoint_reopen();
+	test_reverse_after_reopen();
 	test_snapshot_ingest();
 	test_stats();
 	test_rebuild();
