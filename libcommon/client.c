@@ -886,7 +886,9 @@ write_ok(struct client *c, const char *cmd, const void *key, size_t keylen,
 {
 	int w, rc;
 
-	w = keyed_call(c, cmd, key, keylen, &k->rest, 0, &k->rt, &k->rd,
+	/* Not resent after a lost reply: the first copy may still apply,
+	 * after other clients' writes. */
+	w = keyed_call(c, cmd, key, keylen, &k->rest, 1, &k->rt, &k->rd,
 	    &k->reply);
 	if (w == PROTO_OK)
 		rc = 0;
@@ -1238,6 +1240,13 @@ batch_send(struct batch *b, struct route *rt, const struct bitem *it,
 		}
 		if (store_call(rt, &msg, &reply, &b->r, 0) == -1) {
 			on_transport_error(b->c, rt);
+			if (b->op != BATCH_GET) {
+				/* Writes are not resent: see write_ok. */
+				log_setreason("%s: outcome unknown",
+				    b->r.last);
+				rc = CLIENT_UNKNOWN;
+				break;
+			}
 			batch_requeue(b, it, first, j);
 			break;
 		}
@@ -1313,7 +1322,7 @@ batch_run(struct batch *b, const struct bytes *keys, size_t n)
 			for (j = i + 1; j < nit && region_contains(&rt.region,
 			    it[j].key.ptr, it[j].key.len); j++)
 				;
-			if ((rc = batch_send(b, &rt, it, i, j)) == -1)
+			if ((rc = batch_send(b, &rt, it, i, j)) != 0)
 				goto out;
 		}
 		tmp = it;
@@ -1633,6 +1642,13 @@ range_walk(struct client *c, const char *cmd, struct bytes start,
 		buf_addc(&msg, '\n');
 		if (store_call(&rt, &msg, &reply, &r, 0) == -1) {
 			on_transport_error(c, &rt);
+			if (sum == NULL) {
+				/* A delete-range is not resent: see
+				 * write_ok. */
+				log_setreason("%s: outcome unknown", r.last);
+				rc = CLIENT_UNKNOWN;
+				goto out;
+			}
 			goto again;
 		}
 		reader_reset(&rd, &reply);

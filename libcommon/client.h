@@ -18,12 +18,11 @@
  * the regions of their range in key order (scans also in reverse).
  *
  * A write that fails in transit (no reply: the connection broke or the
- * call timed out) may or may not have happened.  put, delete, the batch
- * writes and delete-range are retried anyway: doing them twice is doing
- * them once.  A compare-and-swap is not: it returns CLIENT_UNKNOWN, and so
- * does a split.  A CAS that meets STALE_COMMAND (its leader lost office
- * before the entry committed, and another leader may still commit it)
- * returns CLIENT_UNKNOWN too.  (The transport below, nng 1.5's req0, may
+ * call timed out) may or may not have happened, and may still happen
+ * later, after other clients' writes: it is not sent again, and returns
+ * CLIENT_UNKNOWN (put, delete, the batch writes, delete-range, CAS, a
+ * split).  A CAS that meets STALE_COMMAND returns CLIENT_UNKNOWN too.
+ * Region errors are definite refusals, and those are retried.  (The transport below, nng 1.5's req0, may
  * itself send a request again on a new connection when the one it went
  * out on breaks; the client cannot prevent that.)
  *

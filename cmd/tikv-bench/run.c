@@ -294,8 +294,11 @@ do_writes(struct worker *wk, size_t n)
 	else
 		rc = client_batch_put(c, wk->kb, wk->vb, m, 0);
 	us = (now_ns() - t0) / 1000;
-	if (rc == -1)
+	if (rc != 0) {
+		/* CLIENT_UNKNOWN too: the write may not have happened. */
+		rc = -1;
 		keep_reason(wk->write_reason);
+	}
 	for (j = 0; j < m; j++) {
 		i = wk->idx[j];
 		wk->lat_us[i] += us;

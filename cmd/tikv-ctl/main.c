@@ -428,7 +428,7 @@ raw_put(int argc, char *argv[])
 	bytes_arg("key", argv[optind], &key);
 	bytes_arg("value", argv[optind + 1], &val);
 	c = ctl_client();
-	if (client_put(c, key.data, key.len, val.data, val.len, ttl) == -1)
+	if (client_put(c, key.data, key.len, val.data, val.len, ttl) != 0)
 		client_fail(c, NULL);
 	client_close(c);
 	buf_free(&key);
@@ -446,7 +446,7 @@ raw_delete(int argc, char *argv[])
 		usage();
 	bytes_arg("key", argv[1], &key);
 	c = ctl_client();
-	if (client_delete(c, key.data, key.len) == -1)
+	if (client_delete(c, key.data, key.len) != 0)
 		client_fail(c, NULL);
 	client_close(c);
 	buf_free(&key);
@@ -526,7 +526,7 @@ raw_delete_range(int argc, char *argv[])
 	range_args(argc, argv, 1, &start, &end);
 	c = ctl_client();
 	if (client_delete_range(c, start.data, start.len, end.data,
-	    end.len) == -1)
+	    end.len) != 0)
 		client_fail(c, NULL);
 	client_close(c);
 	buf_free(&start);
