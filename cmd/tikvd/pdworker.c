@@ -69,6 +69,8 @@ struct task {
 	struct region right;
 	struct buf key;
 	struct slot *slot;
+	struct region_epoch epoch;	/* TASK_SPLIT: the client's */
+	int has_epoch;
 };
 
 TAILQ_HEAD(task_queue, task);
@@ -920,8 +922,12 @@ manual_split(struct pdworker *pw, struct task *t)
 	} else if (bytes_eq(buf_bytes(&t->key), buf_bytes(&r->start)))
 		slot_error(t->slot, PROTO_CLIENT_ERROR, "split key is the "
 		    "start of region %" PRIu64, r->id);
-	else
+	else {
+		/* The raftstore refuses a split of an epoch it has left. */
+		if (t->has_epoch)
+			r->epoch = t->epoch;
 		propose_split(pw, r, t->key.data, t->key.len, t->slot);
+	}
 	t->slot = NULL;
 	buf_free(&line);
 	if (rc == 0)
@@ -1117,8 +1123,9 @@ pdworker_split_done(struct pdworker *pw, const struct region *left,
 }
 
 void
-pdworker_split(struct pdworker *pw, uint64_t region_id, const void *key,
-    size_t len, struct slot *slot)
+pdworker_split(struct pdworker *pw, uint64_t region_id,
+    const struct region_epoch *epoch, const void *key, size_t len,
+    struct slot *slot)
 {
 	struct task *t;
 
@@ -1127,6 +1134,10 @@ pdworker_split(struct pdworker *pw, uint64_t region_id, const void *key,
 		return;
 	}
 	t = task_new(TASK_SPLIT, region_id);
+	if (epoch != NULL) {
+		t->epoch = *epoch;
+		t->has_epoch = 1;
+	}
 	buf_add(&t->key, key, len);
 	t->slot = slot;
 	enqueue(pw, t);

@@ -49,10 +49,13 @@ void pdworker_split_done(struct pdworker *, const struct region *left,
     const struct region *right);
 /*
  * A manual split (tikv-ctl split-region): the region holding key (or
- * region_id when not 0) splits at key.  The slot gets
- * "OK left_region right_region" (six tokens each) or the error.
+ * region_id when not 0, at epoch when not NULL) splits at key.  The slot
+ * gets "OK left_region right_region" (six tokens each) or the error
+ * (EPOCH_NOT_MATCH when the region has moved past epoch).
  */
-void pdworker_split(struct pdworker *, uint64_t region_id, const void *key,
-    size_t len, struct slot *);
+struct region_epoch;
+void pdworker_split(struct pdworker *, uint64_t region_id,
+    const struct region_epoch *epoch, const void *key, size_t len,
+    struct slot *);
 
 #endif

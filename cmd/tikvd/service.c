@@ -555,8 +555,8 @@ cmd_split_region(struct proto_call *call)
 		    "cannot split at the empty key");
 		return;
 	}
-	pdworker_split(st->pw, region_id, call->argv[1].ptr,
-	    call->argv[1].len, request_defer(call->ctx));
+	pdworker_split(st->pw, region_id, region_id ? &epoch : NULL,
+	    call->argv[1].ptr, call->argv[1].len, request_defer(call->ctx));
 }
 
 static void
