@@ -748,18 +748,23 @@ bad_reply(const struct route *rt, const struct reader *rd)
 	return -1;
 }
 
-/* Sends msg to rt's store.  -1 on a transport error, noted in r. */
+/*
+ * Sends msg to rt's store.  -1 on a transport error, noted in r: the
+ * store may have run the commands.  NET_NOT_SENT when they surely never
+ * left (no connection to the store at all), so even a write can go again.
+ */
 static int
 store_call(struct route *rt, const struct buf *msg, struct buf *reply,
     struct retry *r, int whole)
 {
-	if (net_client_call(rt->nc, msg->data, msg->len, reply,
-	    attempt_timeout(r, whole)) == -1) {
+	int rc;
+
+	rc = net_client_call(rt->nc, msg->data, msg->len, reply,
+	    attempt_timeout(r, whole));
+	if (rc != 0)
 		retry_note(r, "store %" PRIu64 ": %s", rt->store_id,
 		    log_reason());
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 /* --- single-key commands ------------------------------------------------- */
@@ -792,8 +797,8 @@ keyed_call(struct client *c, const char *cmd, const void *key, size_t len,
 		buf_addc(&msg, ' ');
 		buf_add(&msg, rest->data, rest->len);
 		buf_addc(&msg, '\n');
-		if (store_call(rt, &msg, reply, &r, unsafe) == -1) {
-			if (unsafe) {
+		if ((w = store_call(rt, &msg, reply, &r, unsafe)) != 0) {
+			if (unsafe && w != NET_NOT_SENT) {
 				log_setreason("%s: outcome unknown", r.last);
 				buf_free(&msg);
 				return CLIENT_UNKNOWN;
@@ -1089,7 +1094,7 @@ client_transfer_leader(struct client *c, uint64_t region_id,
 		buf_reset(&msg);
 		buf_printf(&msg, "TRANSFER_LEADER %" PRIu64 " %" PRIu64 "\n",
 		    region_id, target->id);
-		if (store_call(&rt, &msg, &reply, &r, 0) == -1) {
+		if (store_call(&rt, &msg, &reply, &r, 0) != 0) {
 			on_transport_error(c, &rt);
 			goto again;
 		}
@@ -1238,9 +1243,9 @@ batch_send(struct batch *b, struct route *rt, const struct bitem *it,
 			ends[nlines] = e;
 			i = e;
 		}
-		if (store_call(rt, &msg, &reply, &b->r, 0) == -1) {
+		if ((w = store_call(rt, &msg, &reply, &b->r, 0)) != 0) {
 			on_transport_error(b->c, rt);
-			if (b->op != BATCH_GET) {
+			if (b->op != BATCH_GET && w != NET_NOT_SENT) {
 				/* Writes are not resent: see write_ok. */
 				log_setreason("%s: outcome unknown",
 				    b->r.last);
@@ -1527,7 +1532,7 @@ scan_run(struct client *c, struct bytes start, struct bytes end,
 		if (rev)
 			proto_add_str(&msg, "REVERSE");
 		buf_addc(&msg, '\n');
-		if (store_call(&rt, &msg, &reply, &r, 0) == -1) {
+		if (store_call(&rt, &msg, &reply, &r, 0) != 0) {
 			on_transport_error(c, &rt);
 			goto again;
 		}
@@ -1640,9 +1645,9 @@ range_walk(struct client *c, const char *cmd, struct bytes start,
 		proto_add_token(&msg, cur.data, cur.len);
 		proto_add_token(&msg, hi.ptr, hi.len);
 		buf_addc(&msg, '\n');
-		if (store_call(&rt, &msg, &reply, &r, 0) == -1) {
+		if ((w = store_call(&rt, &msg, &reply, &r, 0)) != 0) {
 			on_transport_error(c, &rt);
-			if (sum == NULL) {
+			if (sum == NULL && w != NET_NOT_SENT) {
 				/* A delete-range is not resent: see
 				 * write_ok. */
 				log_setreason("%s: outcome unknown", r.last);

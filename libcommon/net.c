@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,7 +279,22 @@ struct net_client {
 	nng_socket sock;
 	size_t maxmsg;
 	char url[256];
+	atomic_int npipes;		/* connections now */
 };
+
+/* How long a call waits for a connection before it gives up unsent. */
+#define NET_CONNECT_WAIT_MS	500
+
+static void
+pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct net_client *c = arg;
+
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		atomic_fetch_add(&c->npipes, 1);
+	else if (ev == NNG_PIPE_EV_REM_POST)
+		atomic_fetch_sub(&c->npipes, 1);
+}
 
 struct net_client *
 net_client_open(const char *url, size_t maxmsg)
@@ -298,6 +314,8 @@ net_client_open(const char *url, size_t maxmsg)
 	    NNG_DURATION_INFINITE);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 20);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 500);
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, pipe_cb, c);
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, pipe_cb, c);
 	if ((rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
 		log_setreason("cannot connect to '%s': %s", url,
 		    nng_strerror(rv));
@@ -375,8 +393,20 @@ net_client_call(struct net_client *c, const void *req, size_t len,
 	nng_ctx ctx;
 	nng_aio *aio;
 	nng_msg *m;
-	int rv;
+	int rv, waited;
 
+	/*
+	 * Without a connection, wait a little for one (the dial runs in the
+	 * background); a server that is down fails fast and surely unsent
+	 * instead of after the whole timeout.
+	 */
+	for (waited = 0; atomic_load(&c->npipes) == 0; waited += 5) {
+		if (waited >= NET_CONNECT_WAIT_MS || waited >= timeout_ms) {
+			log_setreason("cannot connect to '%s'", c->url);
+			return NET_NOT_SENT;
+		}
+		nanosleep(&(struct timespec){ 0, 5 * 1000000L }, NULL);
+	}
 	if ((rv = nng_ctx_open(&ctx, c->sock)) != 0) {
 		log_setreason("'%s': %s", c->url, nng_strerror(rv));
 		return -1;

@@ -51,7 +51,14 @@ void net_req_reply_buf(struct net_req *, struct buf *);
 
 struct net_client *net_client_open(const char *url, size_t maxmsg);
 void net_client_close(struct net_client *);
-/* One request and its reply.  -1 with log_reason() on timeout or error. */
+/*
+ * One request and its reply.  -1 with log_reason() on timeout or error:
+ * the server may or may not have seen the request.  NET_NOT_SENT when
+ * no connection to the server came up within half a second (or the
+ * timeout, if shorter): the request never left, so it is safe to send
+ * again, even if not idempotent.
+ */
+#define NET_NOT_SENT	(-2)
 int net_client_call(struct net_client *, const void *req, size_t len,
     struct buf *reply, int timeout_ms);
 

@@ -77,7 +77,7 @@ test_expect_success 'tso -j: ts is physical << 18 | logical' '
 test_expect_success 'a dead pd is a failure with a clear message, status 1' '
 	test_daemon_stop pd &&
 	test_expect_code 1 tikv-ctl --pd "$pd_addr" ping 2>err &&
-	grep "no reply from" err
+	grep "cannot connect to" err
 '
 
 test_done

@@ -82,7 +82,7 @@ pd_call(const char *line, struct proto_args *reply)
 	if ((c = net_client_open(addr_url(pd_addr),
 	    NET_DEFAULT_MAXMSG)) == NULL)
 		errx(1, "%s", log_reason());
-	if (net_client_call(c, line, strlen(line), &r, CALL_TIMEOUT_MS) == -1)
+	if (net_client_call(c, line, strlen(line), &r, CALL_TIMEOUT_MS) != 0)
 		errx(1, "pd %s: %s", pd_addr, log_reason());
 	net_client_close(c);
 	word = proto_word_parse(r.data, r.len);

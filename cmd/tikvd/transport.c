@@ -402,7 +402,7 @@ sender_call(struct sender *s, const struct buf *req)
 	if (sender_connect(s) == -1)
 		goto fail;
 	if (net_client_call(s->cl, req->data, req->len, &reply,
-	    TR_CALL_MS) == -1)
+	    TR_CALL_MS) != 0)
 		goto fail;
 	if (proto_word_parse(reply.data, reply.len) != PROTO_OK) {
 		for (n = 0; n < reply.len && n < 200 &&

@@ -61,7 +61,7 @@ client(void *arg)
 		errx(2, "%s", log_reason());
 	while ((i = atomic_fetch_add(&next_op, 1)) < total) {
 		ops[i].sent = now_ns();
-		if (net_client_call(c, line, (size_t)n, &reply, 10000) == -1)
+		if (net_client_call(c, line, (size_t)n, &reply, 10000) != 0)
 			errx(2, "%s", log_reason());
 		ops[i].done = now_ns();
 		if (sscanf((const char *)reply.data, "OK %llu %llu", &first,
