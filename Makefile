@@ -124,6 +124,7 @@ TEST_TOOLS = \
 	kv_bench \
 	kv_crash \
 	lincheck_tool \
+	raw_cas_hist \
 	raw_load \
 	tso_clients \
 	wal_bench \
@@ -178,7 +179,8 @@ RAFT_SIM_OBJS = \
 	$(O)/t/unit/sim_store.o \
 	$(O)/t/unit/tap.o
 
-$(O)/t/lincheck_test $(O)/t/lincheck_tool: $(O)/t/%: $(O)/t/unit/%.o \
+$(O)/t/lincheck_test $(O)/t/lincheck_tool $(O)/t/raw_cas_hist: \
+    $(O)/t/%: $(O)/t/unit/%.o \
     $(LINCHECK_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LINCHECK_OBJS) $(LIB) $(LDLIBS)
