@@ -1980,7 +1980,8 @@ raft_new(const struct raft_config *c, const struct raft_storage *st)
 	update_learner(r);
 	/* With lease reads, a restarted node may have been in a leader's
 	 * lease before: it sits out one election timeout before voting. */
-	r->boot_lease = r->read_only == RAFT_READ_LEASE_BASED;
+	r->boot_lease = r->read_only == RAFT_READ_LEASE_BASED &&
+	    !c->new_group;
 	/* A raised commit index shows up in the first ready, to be written. */
 	r->prev_hs = hs;
 	r->prev_lead = RAFT_NONE;

@@ -330,6 +330,12 @@ struct raft_config {
 	int pre_vote;
 	int read_only_option;	/* enum raft_read_only_option */
 	int disable_proposal_forwarding;
+	/*
+	 * The group is new on this node (tikvd: a region created by a split
+	 * here): it cannot have been in a leader's lease, so with lease
+	 * reads it votes at once instead of sitting out an election timeout.
+	 */
+	int new_group;
 };
 
 struct raft;

@@ -152,7 +152,7 @@ st_snapshot(void *arg, uint64_t request_index, struct raft_snapshot *snap)
 
 struct peer *
 peer_new(struct store *st, const struct region *r, uint64_t peer_id,
-    uint64_t applied)
+    uint64_t applied, int new_group)
 {
 	const struct tikvd_config *cfg = st->cfg;
 	struct peer *p = xcalloc(1, sizeof(*p));
@@ -190,6 +190,7 @@ peer_new(struct store *st, const struct region *r, uint64_t peer_id,
 	rc.check_quorum = 1;
 	rc.pre_vote = 1;
 	rc.read_only_option = RAFT_READ_LEASE_BASED;
+	rc.new_group = new_group;
 	p->raft = raft_new(&rc, &rst);
 	if (p->raft == NULL) {
 		region_free(&p->region);

@@ -74,6 +74,11 @@ struct peer {
 	uint64_t known_peer[REGION_MAX_PEERS], known_store[REGION_MAX_PEERS];
 	size_t nknown;
 
+	/* ticks until a split's new peer on the parent's leader campaigns
+	 * again (the first campaign reached followers that had not yet
+	 * applied the split, so had no peer to vote) */
+	int campaign_retry;
+
 	int dirty;			/* on the loop's list for this round */
 	struct peer *next_dirty;
 };
@@ -81,10 +86,12 @@ struct peer {
 /*
  * A peer for region r (initialized when r has peers: recovery, split) or
  * an uninitialized one (r with only its id: created by a message).
- * applied is the KV engine's applied index.  NULL with log_reason().
+ * applied is the KV engine's applied index; new_group says the group is
+ * new on this store (a split), so it can vote at once.  NULL with
+ * log_reason().
  */
 struct peer *peer_new(struct store *, const struct region *r,
-    uint64_t peer_id, uint64_t applied);
+    uint64_t peer_id, uint64_t applied, int new_group);
 void peer_free(struct peer *);
 
 /* Sets the region (after apply changed it) and the conf state arrays. */

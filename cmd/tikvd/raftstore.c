@@ -646,7 +646,7 @@ create_from_msg(struct raftstore *rs, const struct peer_msg *pm)
 	/* A leftover group of an earlier uninitialized peer goes. */
 	if (wal_remove_group(rs->st->wal, r.id) == -1)
 		fatalx("wal: %s", log_reason());
-	p = peer_new(rs->st, &r, pm->to_peer, 0);
+	p = peer_new(rs->st, &r, pm->to_peer, 0, 0);
 	region_free(&r);
 	if (p == NULL) {
 		log_warnx("region %" PRIu64 ": cannot create peer: %s",
@@ -801,13 +801,16 @@ add_split_peer(struct raftstore *rs, struct peer *parent,
 		destroy_peer(rs, p, 0);
 	}
 	init_wal_group(rs, r->id, TIKVD_INIT_INDEX, TIKVD_INIT_TERM);
-	p = peer_new(rs->st, r, me->id, TIKVD_INIT_INDEX);
+	p = peer_new(rs->st, r, me->id, TIKVD_INIT_INDEX, 1);
 	if (p == NULL)
 		fatalx("region %" PRIu64 ": %s", r->id, log_reason());
 	insert_peer(rs, p);
-	/* The parent's leader leads the new region too: no election wait. */
-	if (parent->role == RAFT_LEADER)
+	/* The parent's leader leads the new region too: no election wait.
+	 * Followers apply the split a heartbeat later; ask again then. */
+	if (parent->role == RAFT_LEADER) {
 		raft_campaign(p->raft);
+		p->campaign_retry = 2 * (int)rs->st->cfg->raft_heartbeat_ticks;
+	}
 	mark_dirty(rs, p);
 }
 
@@ -1177,8 +1180,13 @@ tick_all(struct raftstore *rs)
 	size_t i;
 
 	for (i = 0; i < rs->npeers; i++) {
-		raft_tick(rs->peers[i]->raft);
-		mark_dirty(rs, rs->peers[i]);
+		struct peer *p = rs->peers[i];
+
+		raft_tick(p->raft);
+		if (p->campaign_retry > 0 && --p->campaign_retry == 0 &&
+		    p->role != RAFT_LEADER && p->leader == 0)
+			raft_campaign(p->raft);
+		mark_dirty(rs, p);
 	}
 }
 
@@ -1522,7 +1530,7 @@ recover_region(void *arg, const struct region *r, int state)
 	}
 	if (wal_last_index(st->wal, r->id) < as.applied)
 		init_wal_group(rs, r->id, as.applied, as.term);
-	p = peer_new(st, r, me->id, as.applied);
+	p = peer_new(st, r, me->id, as.applied, 0);
 	if (p == NULL)
 		return -1;
 	insert_peer(rs, p);
