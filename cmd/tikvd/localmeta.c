@@ -127,3 +127,46 @@ localmeta_regions(struct kv *kv, int (*fn)(void *, const struct region *,
 	kv_iter_free(it);
 	return rc == -1 ? -1 : 0;
 }
+
+int
+localmeta_get_u64(struct kv *kv, const char *name, uint64_t *v)
+{
+	struct bytes k = bytes_str(name);
+	struct buf val = BUF_INIT;
+	int rc;
+
+	rc = kv_get(kv, KV_CF_META, k.ptr, k.len, &val);
+	if (rc == 1 && val.len != 8) {
+		log_setreason("'%s': record '%s' is %zu bytes, not 8",
+		    kv_path(kv), name, val.len);
+		rc = -1;
+	} else if (rc == 1) {
+		*v = codec_get_u64be(val.data);
+	}
+	buf_free(&val);
+	return rc;
+}
+
+int
+localmeta_put_u64(struct kv *kv, const char *name, uint64_t v)
+{
+	struct bytes k = bytes_str(name);
+	uint8_t b[8];
+
+	codec_put_u64be(b, v);
+	if (kv_put(kv, KV_CF_META, k.ptr, k.len, b, sizeof(b)) == -1 ||
+	    kv_checkpoint(kv) == -1)
+		return -1;
+	return 0;
+}
+
+int
+localmeta_delete_u64(struct kv *kv, const char *name)
+{
+	struct bytes k = bytes_str(name);
+
+	if (kv_delete(kv, KV_CF_META, k.ptr, k.len) == -1 ||
+	    kv_checkpoint(kv) == -1)
+		return -1;
+	return 0;
+}

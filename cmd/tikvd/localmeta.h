@@ -21,6 +21,16 @@
 struct kv;
 struct kv_batch;
 
+/* Named records of 8 bytes big-endian (the PD worker's). */
+#define LOCALMETA_STORE_ID	"store_id"
+#define LOCALMETA_BOOTSTRAP	"bootstrap_region"
+
+/* 1 and *v when the record is there, 0 when not, -1 on error. */
+int localmeta_get_u64(struct kv *, const char *name, uint64_t *v);
+/* Write or delete, then checkpoint: durable on return.  -1 on error. */
+int localmeta_put_u64(struct kv *, const char *name, uint64_t v);
+int localmeta_delete_u64(struct kv *, const char *name);
+
 enum region_state {
 	REGION_STATE_NORMAL = 0,
 	REGION_STATE_TOMBSTONE = 1	/* the peer was removed */

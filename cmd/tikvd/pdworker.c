@@ -29,6 +29,7 @@
 #include "buf.h"
 #include "cmdfmt.h"
 #include "kv.h"
+#include "localmeta.h"
 #include "log.h"
 #include "pdclient.h"
 #include "pdworker.h"
@@ -41,10 +42,6 @@
 #include "schema.h"
 #include "tikvd.h"
 #include "xmalloc.h"
-
-/* KV_CF_META records of this module (localmeta.h lists them all). */
-#define META_STORE_ID		"store_id"
-#define META_BOOTSTRAP		"bootstrap_region"
 
 #define REPORT_SPLIT_TRIES	5
 #define REPORT_SPLIT_RETRY_MS	1000
@@ -239,74 +236,6 @@ stopping(struct pdworker *pw)
 	return stop;
 }
 
-/* META records: 8 bytes big-endian. */
-
-static void
-be64_put(uint8_t b[8], uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--) {
-		b[i] = v & 0xff;
-		v >>= 8;
-	}
-}
-
-static uint64_t
-be64_get(const uint8_t *b)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | b[i];
-	return v;
-}
-
-/* 1 and *v when the record is there, 0 when not, -1 on error. */
-static int
-meta_get_u64(struct kv *kv, const char *name, uint64_t *v)
-{
-	struct bytes k = bytes_str(name);
-	struct buf val = BUF_INIT;
-	int rc;
-
-	rc = kv_get(kv, KV_CF_META, k.ptr, k.len, &val);
-	if (rc == 1 && val.len != 8) {
-		log_setreason("'%s': record '%s' is %zu bytes, not 8",
-		    kv_path(kv), name, val.len);
-		rc = -1;
-	} else if (rc == 1)
-		*v = be64_get(val.data);
-	buf_free(&val);
-	return rc;
-}
-
-/* Writes the record and checkpoints: durable on return. */
-static int
-meta_put_u64(struct kv *kv, const char *name, uint64_t v)
-{
-	struct bytes k = bytes_str(name);
-	uint8_t b[8];
-
-	be64_put(b, v);
-	if (kv_put(kv, KV_CF_META, k.ptr, k.len, b, sizeof(b)) == -1 ||
-	    kv_checkpoint(kv) == -1)
-		return -1;
-	return 0;
-}
-
-static int
-meta_delete(struct kv *kv, const char *name)
-{
-	struct bytes k = bytes_str(name);
-
-	if (kv_delete(kv, KV_CF_META, k.ptr, k.len) == -1 ||
-	    kv_checkpoint(kv) == -1)
-		return -1;
-	return 0;
-}
-
 /* Joining. */
 
 static int
@@ -315,12 +244,12 @@ join_store_id(struct store *st)
 	uint64_t id;
 	int rc;
 
-	if ((rc = meta_get_u64(st->kv, META_STORE_ID, &id)) == -1)
+	if ((rc = localmeta_get_u64(st->kv, LOCALMETA_STORE_ID, &id)) == -1)
 		return -1;
 	if (rc == 0) {
 		if (pdclient_alloc_id(st->pd, &id) == -1)
 			return failf("cannot get a store id from PD");
-		if (meta_put_u64(st->kv, META_STORE_ID, id) == -1)
+		if (localmeta_put_u64(st->kv, LOCALMETA_STORE_ID, id) == -1)
 			return -1;
 		log_info("store id %" PRIu64 " from PD", id);
 	}
@@ -371,7 +300,7 @@ resolve_bootstrap(struct store *st, uint64_t region_id)
 		log_info("region %" PRIu64 " is not the cluster's first "
 		    "region: removed", region_id);
 	}
-	if (meta_delete(st->kv, META_BOOTSTRAP) == -1)
+	if (localmeta_delete_u64(st->kv, LOCALMETA_BOOTSTRAP) == -1)
 		return -1;
 	return owner;
 }
@@ -393,14 +322,14 @@ bootstrap(struct store *st)
 	r.epoch.version = 1;
 	region_add_peer(&r, first + 1, st->store_id, REGION_VOTER);
 	/* Recorded first, so a crash from here on is resolved at start. */
-	if (meta_put_u64(st->kv, META_BOOTSTRAP, r.id) == -1)
+	if (localmeta_put_u64(st->kv, LOCALMETA_BOOTSTRAP, r.id) == -1)
 		goto out;
 	if (raftstore_bootstrap_region(st, &r) == -1) {
 		failf("cannot create the first region %" PRIu64, r.id);
 		goto out;
 	}
 	if (pdclient_bootstrap(st->pd, st->store_id, st->addr, &r) == 0) {
-		if (meta_delete(st->kv, META_BOOTSTRAP) == -1)
+		if (localmeta_delete_u64(st->kv, LOCALMETA_BOOTSTRAP) == -1)
 			goto out;
 		log_info("bootstrapped the cluster: store %" PRIu64
 		    ", region %" PRIu64, st->store_id, r.id);
@@ -437,7 +366,7 @@ pdworker_join(struct store *st)
 
 	if (join_store_id(st) == -1)
 		return -1;
-	if ((rc = meta_get_u64(st->kv, META_BOOTSTRAP, &rid)) == -1)
+	if ((rc = localmeta_get_u64(st->kv, LOCALMETA_BOOTSTRAP, &rid)) == -1)
 		return -1;
 	if (rc == 1) {
 		log_info("resolving the bootstrap of region %" PRIu64
