@@ -109,6 +109,21 @@ test_expect_success 'raw put prints nothing; raw get prints the pair' '
 	test_cmp expect out
 '
 
+test_expect_success 'an argument keeps its spaces; escapes are decoded' '
+	ctl raw put "greeting" "hello, world" &&
+	ctl raw get greeting >out &&
+	echo "greeting \"hello, world\"" >expect &&
+	test_cmp expect out &&
+	ctl raw put "ab\\tc" "a\\x00b" &&
+	ctl -x raw get 61620963 >out &&
+	echo "61620963 610062" >expect &&
+	test_cmp expect out &&
+	test_expect_code 2 ctl raw put k "bad\\q" 2>err &&
+	grep "bad escape" err &&
+	ctl raw delete greeting &&
+	ctl raw delete "ab\\tc"
+'
+
 test_expect_success 'raw get of a missing key: nothing on stdout, status 1' '
 	test_expect_code 1 ctl raw get nosuch >out 2>err &&
 	test ! -s out &&
