@@ -495,12 +495,12 @@ pd_locate_prev(struct client *c, const void *end, size_t endlen,
 }
 
 /*
- * Where to send a command for key: the region holding it, or with prev
- * the region holding the keys just below it (lo: see pd_locate_prev).
- * -1 with log_reason() (PD unreachable: the caller retries).
+ * The region holding key, or with prev the region holding the keys just
+ * below it (lo: see pd_locate_prev), and its leader, into rt.  -1 with
+ * log_reason() (PD unreachable: the caller retries).
  */
 static int
-locate(struct client *c, const void *key, size_t len, int prev,
+locate_region(struct client *c, const void *key, size_t len, int prev,
     const void *lo, size_t lolen, struct route *rt)
 {
 	struct pd_region pr;
@@ -537,7 +537,44 @@ locate(struct client *c, const void *key, size_t len, int prev,
 		rt->leader = pr.leader_peer_id;
 		region_free(&pr.region);
 	}
+	return 0;
+}
+
+/* Where to send a command for key: see locate_region. */
+static int
+locate(struct client *c, const void *key, size_t len, int prev,
+    const void *lo, size_t lolen, struct route *rt)
+{
+	if (locate_region(c, key, len, prev, lo, lolen, rt) == -1)
+		return -1;
 	return route_resolve(c, rt);
+}
+
+int
+client_locate(struct client *c, const void *key, size_t keylen,
+    struct region *region)
+{
+	struct route rt;
+	struct retry r;
+	int rc;
+
+	retry_init(&r, c);
+	route_init(&rt);
+	while ((rc = locate_region(c, key, keylen, 0, NULL, 0, &rt)) == -1) {
+		retry_note(&r, "%s", log_reason());
+		if (retry_wait(&r) == -1)
+			break;
+	}
+	if (rc == 0)
+		region_copy(region, &rt.region);
+	route_free(&rt);
+	return rc;
+}
+
+int
+client_timeout_ms(const struct client *c)
+{
+	return c->timeout_ms;
 }
 
 static void
@@ -771,19 +808,22 @@ store_call(struct route *rt, const struct buf *msg, struct buf *reply,
 
 /*
  * Sends "cmd ctx REST" to the leader of key's region until the reply is
- * not a region error, and returns its word with its tokens in rd.
- * unsafe: the command must not run twice (a CAS, a split), so a lost
- * reply or STALE_COMMAND gives CLIENT_UNKNOWN.  Error replies give -1.
- * rt (route_init'ed) is where the reply came from; rd must be freed.
+ * not a region error, and returns its status word, error words included,
+ * with its tokens in rd.  flags as for client_call: CLIENT_CALL_UNSAFE,
+ * the command must not run twice (a CAS, a split), so a lost reply or
+ * STALE_COMMAND gives CLIENT_UNKNOWN; CLIENT_CALL_REGION_ERRORS, a
+ * region error fixes the cache and gives CLIENT_REGION_ERROR.  A reply
+ * that is no status word gives -1.  rt (route_init'ed) is where the
+ * reply came from; rd must be freed.
  */
 static int
-keyed_call(struct client *c, const char *cmd, const void *key, size_t len,
-    const struct buf *rest, int unsafe, struct route *rt,
-    struct reader *rd, struct buf *reply)
+region_call(struct client *c, const char *cmd, const void *key, size_t len,
+    const struct buf *rest, int flags, struct route *rt, struct reader *rd,
+    struct buf *reply)
 {
 	struct buf msg = BUF_INIT;
 	struct retry r;
-	int w;
+	int w, unsafe = flags & CLIENT_CALL_UNSAFE;
 
 	retry_init(&r, c);
 	reader_init(rd, reply);
@@ -817,6 +857,11 @@ keyed_call(struct client *c, const char *cmd, const void *key, size_t len,
 		}
 		if (is_region_error(w)) {
 			on_region_error(c, rt, w, rd, &r);
+			if (flags & CLIENT_CALL_REGION_ERRORS) {
+				log_setreason("%s", r.last);
+				buf_free(&msg);
+				return CLIENT_REGION_ERROR;
+			}
 			goto again;
 		}
 		buf_free(&msg);
@@ -824,7 +869,7 @@ keyed_call(struct client *c, const char *cmd, const void *key, size_t len,
 			reason_prefix("store %" PRIu64, rt->store_id);
 			return -1;
 		}
-		if (w < 0 || proto_word_is_error(w))
+		if (w < 0)
 			return bad_reply(rt, rd);
 		return w;
 again:
@@ -833,6 +878,45 @@ again:
 			return -1;
 		}
 	}
+}
+
+/* region_call for the raw commands, whose error replies are failures. */
+static int
+keyed_call(struct client *c, const char *cmd, const void *key, size_t len,
+    const struct buf *rest, int unsafe, struct route *rt,
+    struct reader *rd, struct buf *reply)
+{
+	int w;
+
+	w = region_call(c, cmd, key, len, rest,
+	    unsafe ? CLIENT_CALL_UNSAFE : 0, rt, rd, reply);
+	if (w >= 0 && proto_word_is_error(w))
+		return bad_reply(rt, rd);
+	return w;
+}
+
+int
+client_call(struct client *c, const char *cmd, const void *route_key,
+    size_t keylen, const struct buf *rest, int flags, struct buf *reply,
+    struct region *region)
+{
+	struct route rt;
+	struct reader rd;
+	int w;
+
+	route_init(&rt);
+	w = region_call(c, cmd, route_key, keylen, rest, flags, &rt, &rd,
+	    reply);
+	if (w >= 0) {
+		/* The caller acts on the word; the line is its reason. */
+		if (proto_word_is_error(w))
+			bad_reply(&rt, &rd);
+		if (region != NULL)
+			region_copy(region, &rt.region);
+	}
+	reader_free(&rd);
+	route_free(&rt);
+	return w;
 }
 
 /* Runs a single-key command; see keyed_call.  Frees what it used. */
