@@ -130,6 +130,36 @@ int client_checksum(struct client *, const void *start, size_t startlen,
     const void *end, size_t endlen, struct client_checksum *);
 
 /*
+ * A command for the leader of the region holding route_key, for callers
+ * that speak tikvd's protocol themselves (the transaction client,
+ * txn.h): sends "cmd CTX rest" (CTX: the region's REGION_ID:CONF_VER:
+ * VERSION token) and returns the status word of the reply's first line,
+ * key errors such as LOCKED included, with reply holding the whole reply
+ * message and *region (region_init'ed; may be NULL) the region it ran in.
+ * Region errors are handled and retried as for the raw calls, unless
+ * flags has CLIENT_CALL_REGION_ERRORS: then the cache is fixed and
+ * CLIENT_REGION_ERROR returned, for a caller that grouped keys by region
+ * and must group them again.  With CLIENT_CALL_UNSAFE a lost reply gives
+ * CLIENT_UNKNOWN; without, the message is sent again (the command must be
+ * idempotent).  -1 on timeout, a malformed reply or a reply that is not
+ * a status word, with log_reason().
+ */
+#define CLIENT_REGION_ERROR		(-3)
+#define CLIENT_CALL_UNSAFE		0x01
+#define CLIENT_CALL_REGION_ERRORS	0x02
+
+int client_call(struct client *, const char *cmd, const void *route_key,
+    size_t keylen, const struct buf *rest, int flags, struct buf *reply,
+    struct region *region);
+
+/* The region holding key (region_init'ed), from the cache or PD. */
+int client_locate(struct client *, const void *key, size_t keylen,
+    struct region *region);
+
+/* The timeout given to client_open, for callers that wait on their own. */
+int client_timeout_ms(const struct client *);
+
+/*
  * Admin: split the region holding key at key (SPLIT_REGION to its
  * leader); left and right (region_init'ed, may be NULL) get the two
  * regions.  0, -1, or CLIENT_UNKNOWN.

@@ -1228,10 +1228,33 @@ kv_range_stats(struct kv *kv, enum kv_cf cf, const void *start,
 /* Snapshots of a range, and their ingest. */
 
 int
+kv_cf_encodes_keys(enum kv_cf cf)
+{
+	return cf == KV_CF_DEFAULT || cf == KV_CF_LOCK || cf == KV_CF_WRITE;
+}
+
+void
+kv_cf_bounds(enum kv_cf cf, const void *start, size_t startlen,
+    const void *end, size_t endlen, struct buf *lo, struct buf *hi)
+{
+	buf_reset(lo);
+	buf_reset(hi);
+	if (!kv_cf_encodes_keys(cf)) {
+		buf_add(lo, start, startlen);
+		buf_add(hi, end, endlen);
+		return;
+	}
+	codec_encode_bytes(lo, start, startlen);
+	if (endlen > 0)
+		codec_encode_bytes(hi, end, endlen);
+}
+
+int
 kv_snapshot_range(struct kv *kv, unsigned cfmask, const void *start,
     size_t startlen, const void *end, size_t endlen, kv_snapshot_fn *fn,
     void *arg)
 {
+	struct buf lo = BUF_INIT, hi = BUF_INIT;
 	struct kv_iter *ki;
 	struct bytes k, v;
 	int cf, r = 0;
@@ -1240,7 +1263,8 @@ kv_snapshot_range(struct kv *kv, unsigned cfmask, const void *start,
 	for (cf = 0; cf < KV_CF_COUNT && r != -1; cf++) {
 		if (!(cfmask & KV_CFMASK(cf)))
 			continue;
-		ki = kv_iter_new(kv, cf, start, startlen, end, endlen);
+		kv_cf_bounds(cf, start, startlen, end, endlen, &lo, &hi);
+		ki = kv_iter_new(kv, cf, lo.data, lo.len, hi.data, hi.len);
 		for (r = kv_iter_first(ki); r == 1; r = kv_iter_next(ki)) {
 			k = kv_iter_key(ki);
 			v = kv_iter_value(ki);
@@ -1252,6 +1276,8 @@ kv_snapshot_range(struct kv *kv, unsigned cfmask, const void *start,
 		kv_iter_free(ki);
 	}
 	kv_read_unlock(kv);
+	buf_free(&lo);
+	buf_free(&hi);
 	return r == -1 ? -1 : 0;
 }
 
@@ -1303,9 +1329,10 @@ kv_ingest(struct kv *kv, const void *stream, size_t len)
 	const uint8_t *p = stream, *e = p + len;
 	const size_t ml = sizeof(KV_STREAM_MAGIC) - 1;
 	struct bytes start, end, k, v;
+	struct buf lo[KV_CF_COUNT], hi[KV_CF_COUNT];
 	struct kv_batch *b;
 	uint64_t mask, count, n = 0;
-	int cf, rc;
+	int cf, rc = -1;
 
 	if (len < ml || memcmp(p, KV_STREAM_MAGIC, ml) != 0)
 		goto bad;
@@ -1316,10 +1343,15 @@ kv_ingest(struct kv *kv, const void *stream, size_t len)
 	    codec_read_lenbytes(&p, e, &end) == -1)
 		goto bad;
 	b = kv_batch_new();
-	for (cf = 0; cf < KV_CF_COUNT; cf++)
+	for (cf = 0; cf < KV_CF_COUNT; cf++) {
+		buf_init(&lo[cf]);
+		buf_init(&hi[cf]);
+		kv_cf_bounds(cf, start.ptr, start.len, end.ptr, end.len,
+		    &lo[cf], &hi[cf]);
 		if (mask & KV_CFMASK(cf))
-			kv_batch_delete_range(b, cf, start.ptr, start.len,
-			    end.ptr, end.len);
+			kv_batch_delete_range(b, cf, lo[cf].data, lo[cf].len,
+			    hi[cf].data, hi[cf].len);
+	}
 	for (;;) {
 		if (p == e)
 			goto badb;
@@ -1330,12 +1362,11 @@ kv_ingest(struct kv *kv, const void *stream, size_t len)
 		    codec_read_lenbytes(&p, e, &k) == -1 ||
 		    codec_read_lenbytes(&p, e, &v) == -1)
 			goto badb;
-		if (keycmp(k.ptr, k.len, start.ptr, start.len) < 0 ||
-		    (end.len > 0 && keycmp(k.ptr, k.len, end.ptr,
-		    end.len) >= 0)) {
+		if (keycmp(k.ptr, k.len, lo[cf].data, lo[cf].len) < 0 ||
+		    (hi[cf].len > 0 && keycmp(k.ptr, k.len, hi[cf].data,
+		    hi[cf].len) >= 0)) {
 			log_setreason("snapshot stream: key outside its range");
-			kv_batch_free(b);
-			return -1;
+			goto out;
 		}
 		kv_batch_put(b, cf, k.ptr, k.len, v.ptr, v.len);
 		n++;
@@ -1343,10 +1374,16 @@ kv_ingest(struct kv *kv, const void *stream, size_t len)
 	if (codec_read_varint(&p, e, &count) == -1 || p != e || count != n)
 		goto badb;
 	rc = kv_batch_commit(kv, b);
-	kv_batch_free(b);
-	return rc;
+	goto out;
 badb:
+	log_setreason("snapshot stream is malformed or truncated");
+out:
 	kv_batch_free(b);
+	for (cf = 0; cf < KV_CF_COUNT; cf++) {
+		buf_free(&lo[cf]);
+		buf_free(&hi[cf]);
+	}
+	return rc;
 bad:
 	log_setreason("snapshot stream is malformed or truncated");
 	return -1;

@@ -198,7 +198,19 @@ int kv_range_stats(struct kv *, enum kv_cf, const void *start,
     struct kv_range_stats *);
 
 /*
- * A consistent copy of [start, end) in every family of cfmask (a region's
+ * The stored-key bounds, in family cf, of the user keys [start, end) (a
+ * region's range; an empty end: no bound).  The transaction families
+ * (DEFAULT, LOCK, WRITE) store memcomparable-encoded user keys (codec.h,
+ * mvcc.h), so their bounds are the encodings; RAW and META store keys as
+ * they are.  lo and hi are reset first.
+ */
+int kv_cf_encodes_keys(enum kv_cf);
+void kv_cf_bounds(enum kv_cf, const void *start, size_t startlen,
+    const void *end, size_t endlen, struct buf *lo, struct buf *hi);
+
+/*
+ * A consistent copy of the user keys [start, end) (kv_cf_bounds) in every
+ * family of cfmask (a region's
  * data for a Raft snapshot), from one point in time: batch commits wait
  * while it runs, so the callback must be quick (append to a buffer or a
  * file) and make no kv call.  The callback returns 0 to go on, -1 to stop
@@ -213,7 +225,7 @@ int kv_snapshot_range(struct kv *, unsigned cfmask, const void *start,
 
 /*
  * The same copy as a self-describing byte stream appended to out: a header
- * naming the range and families, the pairs, and a trailer with the pair
+ * naming the user-key range and families, the pairs, and a trailer with the pair
  * count.  Transport checksums and compression are the caller's.
  */
 int kv_snapshot_write(struct kv *, unsigned cfmask, const void *start,

@@ -385,6 +385,7 @@ apply_conf_change(struct apply *ap, struct aregion *ar,
 	struct apply_result *res;
 	uint64_t stores[REGION_MAX_PEERS];
 	struct region before;
+	struct buf lo = BUF_INIT, hi = BUF_INIT;
 	size_t i, nstores = 0;
 	int removed_self = 0, cf;
 
@@ -445,10 +446,15 @@ apply_conf_change(struct apply *ap, struct aregion *ar,
 		localmeta_put_region(ap->batch, &before,
 		    REGION_STATE_TOMBSTONE);
 		/* The range is no longer ours: drop its data. */
-		for (cf = 0; cf < KV_CF_META; cf++)
-			kv_batch_delete_range(ap->batch, cf,
-			    ar->region.start.data, ar->region.start.len,
-			    ar->region.end.data, ar->region.end.len);
+		for (cf = 0; cf < KV_CF_META; cf++) {
+			kv_cf_bounds(cf, ar->region.start.data,
+			    ar->region.start.len, ar->region.end.data,
+			    ar->region.end.len, &lo, &hi);
+			kv_batch_delete_range(ap->batch, cf, lo.data, lo.len,
+			    hi.data, hi.len);
+		}
+		buf_free(&lo);
+		buf_free(&hi);
 	} else {
 		localmeta_put_region(ap->batch, &ar->region,
 		    REGION_STATE_NORMAL);

@@ -14,6 +14,11 @@
  *		BATCH_GET	nkeys key...
  *		SCAN		key end limit
  *		CHECKSUM	key end
+ *		TXN_PUT, TXN_INSERT	key value
+ *		TXN_DELETE, TXN_LOCK, TXN_KEY, TXN_GET	key
+ *		TXN_BATCH_GET	nkeys key...
+ *		TXN_SCAN	key end limit
+ *	TXN	action:1 flags:1 start_ts commit_ts ttl_ms primary nops op...
  *	SPLIT	split_key new_region_id n_new_peers peer_id...
  *	NOOP	(nothing)
  *
@@ -43,14 +48,19 @@ op_flags_allowed(int type)
 		return CMD_F_EXPECT_ABSENT | CMD_F_CAS_DELETE;
 	case CMD_OP_SCAN:
 		return CMD_F_KEY_ONLY | CMD_F_REVERSE;
+	case CMD_OP_TXN_SCAN:
+		return CMD_F_KEY_ONLY;
 	default:
 		return 0;
 	}
 }
 
+/* The op types a log entry of kind may hold. */
 static int
-op_is_write(int type)
+op_fits(int kind, int type)
 {
+	if (kind == CMD_TXN)
+		return type >= CMD_OP_TXN_PUT && type <= CMD_OP_TXN_KEY;
 	return type >= CMD_OP_PUT && type <= CMD_OP_CAS;
 }
 
@@ -79,6 +89,7 @@ cmd_init(struct cmd *c)
 {
 	memset(c, 0, sizeof(*c));
 	buf_init(&c->split_key);
+	buf_init(&c->txn.primary);
 }
 
 void
@@ -95,6 +106,7 @@ cmd_free(struct cmd *c)
 	}
 	free(c->ops);
 	buf_free(&c->split_key);
+	buf_free(&c->txn.primary);
 	cmd_init(c);
 }
 
@@ -116,6 +128,12 @@ cmd_reset(struct cmd *c)
 	c->new_region_id = 0;
 	memset(c->new_peer_ids, 0, sizeof(c->new_peer_ids));
 	c->n_new_peers = 0;
+	c->txn.action = 0;
+	c->txn.flags = 0;
+	c->txn.start_ts = 0;
+	c->txn.commit_ts = 0;
+	c->txn.ttl_ms = 0;
+	buf_reset(&c->txn.primary);
 }
 
 struct cmd_op *
@@ -186,9 +204,18 @@ op_fields(const struct cmd_op *op, struct buf *b)
 		LB(&op->value);
 		VI(op->ttl);
 		break;
+	case CMD_OP_TXN_PUT:
+	case CMD_OP_TXN_INSERT:
+		LB(&op->key);
+		LB(&op->value);
+		break;
 	case CMD_OP_DELETE:
 	case CMD_OP_GET:
 	case CMD_OP_GET_TTL:
+	case CMD_OP_TXN_DELETE:
+	case CMD_OP_TXN_LOCK:
+	case CMD_OP_TXN_KEY:
+	case CMD_OP_TXN_GET:
 		LB(&op->key);
 		break;
 	case CMD_OP_DELETE_RANGE:
@@ -205,11 +232,13 @@ op_fields(const struct cmd_op *op, struct buf *b)
 		VI(op->ttl);
 		break;
 	case CMD_OP_BATCH_GET:
+	case CMD_OP_TXN_BATCH_GET:
 		VI(op->nkeys);
 		for (i = 0; i < op->nkeys; i++)
 			LB(&op->keys[i]);
 		break;
 	case CMD_OP_SCAN:
+	case CMD_OP_TXN_SCAN:
 		LB(&op->key);
 		LB(&op->end);
 		VI(op->limit);
@@ -237,9 +266,24 @@ encode(const struct cmd *c, struct buf *b)
 		codec_add_varint(b, c->epoch.version);
 		codec_add_varint(b, c->now_ms);
 	}
+	if (c->kind == CMD_TXN) {
+		n += 2 + codec_varint_len(c->txn.start_ts) +
+		    codec_varint_len(c->txn.commit_ts) +
+		    codec_varint_len(c->txn.ttl_ms) +
+		    lenbytes_size(c->txn.primary.len);
+		if (b) {
+			buf_addc(b, (uint8_t)c->txn.action);
+			buf_addc(b, (uint8_t)c->txn.flags);
+			codec_add_varint(b, c->txn.start_ts);
+			codec_add_varint(b, c->txn.commit_ts);
+			codec_add_varint(b, c->txn.ttl_ms);
+			put_lenbytes(b, &c->txn.primary);
+		}
+	}
 	switch (c->kind) {
 	case CMD_WRITE:
 	case CMD_READ:
+	case CMD_TXN:
 		n += codec_varint_len(c->nops);
 		if (b)
 			codec_add_varint(b, c->nops);
@@ -309,8 +353,9 @@ decode_op(const uint8_t **p, const uint8_t *end, struct cmd *c, size_t i)
 	type = (*p)[0];
 	flags = (*p)[1];
 	*p += 2;
-	if (!op_is_write(type)) {
-		log_setreason("cmd: op %zu has type %d, not a write", i, type);
+	if (!op_fits(c->kind, type)) {
+		log_setreason("cmd: op %zu has type %d, not a write of kind "
+		    "%d", i, type, c->kind);
 		return -1;
 	}
 	if (flags & ~op_flags_allowed(type)) {
@@ -327,7 +372,16 @@ decode_op(const uint8_t **p, const uint8_t *end, struct cmd *c, size_t i)
 		    codec_read_varint(p, end, &op->ttl) == -1)
 			goto trunc;
 		break;
+	case CMD_OP_TXN_PUT:
+	case CMD_OP_TXN_INSERT:
+		if (read_buf(p, end, &op->key) == -1 ||
+		    read_buf(p, end, &op->value) == -1)
+			goto trunc;
+		break;
 	case CMD_OP_DELETE:
+	case CMD_OP_TXN_DELETE:
+	case CMD_OP_TXN_LOCK:
+	case CMD_OP_TXN_KEY:
 		if (read_buf(p, end, &op->key) == -1)
 			goto trunc;
 		break;
@@ -370,7 +424,7 @@ cmd_decode(const uint8_t *data, size_t len, struct cmd *c)
 	c->kind = p[1];
 	p += 2;
 	if (c->kind != CMD_WRITE && c->kind != CMD_SPLIT &&
-	    c->kind != CMD_NOOP) {
+	    c->kind != CMD_NOOP && c->kind != CMD_TXN) {
 		log_setreason("cmd: kind %d cannot be in a log entry",
 		    c->kind);
 		goto fail;
@@ -382,8 +436,32 @@ cmd_decode(const uint8_t *data, size_t len, struct cmd *c)
 		log_setreason("cmd: header truncated");
 		goto fail;
 	}
+	if (c->kind == CMD_TXN) {
+		if (end - p < 2) {
+			log_setreason("cmd: txn header truncated");
+			goto fail;
+		}
+		c->txn.action = p[0];
+		c->txn.flags = p[1];
+		p += 2;
+		if (c->txn.action < CMD_TXN_PREWRITE ||
+		    c->txn.action > CMD_TXN_HEARTBEAT ||
+		    (c->txn.flags & ~CMD_TXN_F_ROLLBACK_IF_MISSING)) {
+			log_setreason("cmd: txn action %d flags 0x%02x",
+			    c->txn.action, c->txn.flags);
+			goto fail;
+		}
+		if (codec_read_varint(&p, end, &c->txn.start_ts) == -1 ||
+		    codec_read_varint(&p, end, &c->txn.commit_ts) == -1 ||
+		    codec_read_varint(&p, end, &c->txn.ttl_ms) == -1 ||
+		    read_buf(&p, end, &c->txn.primary) == -1) {
+			log_setreason("cmd: txn header truncated");
+			goto fail;
+		}
+	}
 	switch (c->kind) {
 	case CMD_WRITE:
+	case CMD_TXN:
 		if (codec_read_varint(&p, end, &n) == -1) {
 			log_setreason("cmd: op count truncated");
 			goto fail;

@@ -11,6 +11,11 @@
  * Read cmds never enter the log: service builds them with the same struct
  * and raftstore hands them to the apply thread at their read index.
  *
+ * A txn cmd is one Percolator action (libcommon/mvcc.h) over its ops'
+ * keys: every replica evaluates it at apply against the same state, as a
+ * CAS.  Txn reads are read cmds whose ops are TXN_GET, TXN_BATCH_GET or
+ * TXN_SCAN, at txn.start_ts.
+ *
  * Admin cmds change the region itself: SPLIT.  (Membership changes are
  * Raft conf change entries; their context is encoded by cmd_encode_cc_ctx.)
  *
@@ -30,7 +35,8 @@ enum cmd_kind {
 	CMD_WRITE = 1,		/* ops: PUT, DELETE, DELETE_RANGE, CAS */
 	CMD_READ = 2,		/* one op: GET .. CHECKSUM; never encoded */
 	CMD_SPLIT = 3,		/* admin: split at split_key */
-	CMD_NOOP = 4		/* admin: nothing (a leader's barrier) */
+	CMD_NOOP = 4,		/* admin: nothing (a leader's barrier) */
+	CMD_TXN = 5		/* a txn action, txn.action, over ops */
 };
 
 enum cmd_op_type {
@@ -43,7 +49,40 @@ enum cmd_op_type {
 	CMD_OP_BATCH_GET,	/* keys[] */
 	CMD_OP_SCAN,		/* [key, end), limit, KEY_ONLY, REVERSE */
 	CMD_OP_GET_TTL,		/* key */
-	CMD_OP_CHECKSUM		/* [key, end) */
+	CMD_OP_CHECKSUM,	/* [key, end) */
+	/* Prewrite mutations. */
+	CMD_OP_TXN_PUT = 10,	/* key value */
+	CMD_OP_TXN_INSERT,	/* key value: the key must not exist */
+	CMD_OP_TXN_DELETE,	/* key */
+	CMD_OP_TXN_LOCK,	/* key: locked, not written */
+	CMD_OP_TXN_KEY,		/* key: of a commit, rollback, status check
+				 * (the primary) or heartbeat (the primary) */
+	CMD_OP_TXN_GET,		/* key */
+	CMD_OP_TXN_BATCH_GET,	/* keys[] */
+	CMD_OP_TXN_SCAN		/* [key, end), limit, KEY_ONLY */
+};
+
+enum cmd_txn_action {
+	CMD_TXN_PREWRITE = 1,
+	CMD_TXN_COMMIT,
+	CMD_TXN_ROLLBACK,
+	CMD_TXN_CHECK_STATUS,
+	CMD_TXN_RESOLVE_LOCK,
+	CMD_TXN_HEARTBEAT
+};
+
+/* txn.flags */
+#define CMD_TXN_F_ROLLBACK_IF_MISSING	0x01	/* CHECK_STATUS */
+
+struct cmd_txn {
+	int action;			/* enum cmd_txn_action */
+	int flags;
+	/* The transaction; CHECK_STATUS: the lock's ts; reads: read at. */
+	uint64_t start_ts;
+	/* COMMIT, RESOLVE_LOCK (0: roll back); CHECK_STATUS: current_ts */
+	uint64_t commit_ts;
+	uint64_t ttl_ms;		/* PREWRITE, HEARTBEAT */
+	struct buf primary;		/* PREWRITE */
 };
 
 /* flags */
@@ -76,6 +115,8 @@ struct cmd {
 	struct cmd_op *ops;
 	size_t nops;
 	size_t capops;
+	/* CMD_TXN, and txn reads (start_ts) */
+	struct cmd_txn txn;
 	/* CMD_SPLIT */
 	struct buf split_key;
 	uint64_t new_region_id;

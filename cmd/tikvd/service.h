@@ -27,6 +27,29 @@
  * TTLs are seconds, 0 = none.  Keys up to storage.max-key-size; a value
  * or batch larger than raftstore.raft-entry-max-size is refused.
  *
+ * Transactional commands (Percolator, libcommon/mvcc.h; timestamps from
+ * PD's TSO, TTLs in milliseconds).  Reads:
+ *	TXN_GET ctx key start_ts	VALUE v | NOT_FOUND
+ *	TXN_BATCH_GET ctx start_ts key...	VALUE k v ... END
+ *	TXN_SCAN ctx start end limit start_ts [KEY_ONLY]
+ *					VALUE k [v] ... END
+ * Writes (each an entry of the region's log, evaluated at apply; all or
+ * nothing over the keys of one command; idempotent):
+ *	TXN_PREWRITE ctx primary start_ts ttl_ms mutation...
+ *		mutation: PUT k v | INSERT k v | DELETE k | LOCK k	OK
+ *	TXN_COMMIT ctx start_ts commit_ts key...	OK
+ *	TXN_ROLLBACK ctx start_ts key...	OK
+ *	TXN_CHECK_STATUS ctx primary lock_ts current_ts [ROLLBACK_IF_MISSING]
+ *				OK LOCKED ttl_ms | OK COMMITTED commit_ts |
+ *				OK ROLLED_BACK
+ *	TXN_RESOLVE_LOCK ctx start_ts commit_ts	OK count (every lock of
+ *				start_ts in the region; commit_ts 0: roll back)
+ *	TXN_HEARTBEAT ctx primary start_ts ttl_ms	OK ttl_ms
+ * Instead of its result, any of them may reply one key error line
+ * (mvcc.h): LOCKED key primary lock_ts ttl_ms type, WRITE_CONFLICT key
+ * start_ts conflict_start_ts conflict_commit_ts, ALREADY_EXIST key,
+ * TXN_NOT_FOUND key start_ts; reads meet only LOCKED.
+ *
  * Region errors (the client refreshes its routing and retries):
  *	NOT_LEADER region_id leader_store_id leader_addr   (0 "" unknown)
  *	EPOCH_NOT_MATCH region      (six region tokens: this store's view)
