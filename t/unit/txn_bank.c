@@ -1,0 +1,492 @@
+/*
+ * txn_bank: the bank test of snapshot isolation.  Accounts acct000,
+ * acct001, ... hold decimal balances; transfers move money between two
+ * of them in transactions (txn.h), so the total never changes, and a
+ * reader that sums every account in one transaction must always see it.
+ *
+ *	txn_bank -p pd_url [-t timeout_ms] init -n accounts -b balance
+ *	txn_bank -p pd_url [-T ttl_ms] [-t timeout_ms] run -n accounts
+ *	    [-b balance] [-c threads] [-d seconds]
+ *	txn_bank -p pd_url [-t timeout_ms] check -n accounts -b balance
+ *	txn_bank -p pd_url [-t timeout_ms] show
+ *	txn_bank -p pd_url [-T ttl_ms] [-t timeout_ms] move from to amount
+ *
+ * init creates the accounts (inserts: they must not exist).  run makes
+ * random transfers from c threads for d seconds (a transaction that
+ * conflicts is counted and done again as a new one; other failures are
+ * counted), while one more thread sums every account in one transaction,
+ * again and again, and checks the total: n * balance, or without -b the
+ * total its first sum saw.  It prints "transfers N conflicts N errors N
+ * checks N" and exits 1 if a check saw a wrong total or count.  check
+ * sums the accounts once; show prints "account balance" lines; move
+ * makes one transfer.  -T sets the lock TTL of the transactions
+ * (txn_set_ttl), for tests that leave locks behind with
+ * TIKV_TXN_FAILPOINT.
+ *
+ * Exit 0 on success, 1 on a failed check or transaction, 2 on usage or
+ * setup errors.
+ */
+#include <err.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "client.h"
+#include "log.h"
+#include "txn.h"
+
+#define MAX_PD		8
+#define MAX_THREADS	256
+#define MAX_ACCOUNTS	100000
+#define KEY_MAX		32
+/* Errors printed in full; after these only every 100th. */
+#define ERRORS_SHOWN	10
+
+/* Every account key sorts in [ACCT_START, ACCT_END). */
+#define ACCT_START	"acct"
+#define ACCT_END	"acct~"
+
+static struct client *cl;
+static long long naccounts = -1;
+static long long balance = -1;
+static uint64_t ttl_ms;
+static uint64_t deadline_ms;
+static int nthreads = 4;
+static long long seconds = 5;
+
+static atomic_llong transfers;
+static atomic_llong conflicts;
+static atomic_llong errors;
+static atomic_llong checks;
+static atomic_llong bad_checks;
+
+static void __attribute__((noreturn))
+usage(void)
+{
+	fprintf(stderr, "usage: txn_bank -p pd_url [-t timeout_ms] init "
+	    "-n accounts -b balance\n"
+	    "       txn_bank -p pd_url [-T ttl_ms] [-t timeout_ms] run "
+	    "-n accounts\n"
+	    "\t[-b balance] [-c threads] [-d seconds]\n"
+	    "       txn_bank -p pd_url [-t timeout_ms] check -n accounts "
+	    "-b balance\n"
+	    "       txn_bank -p pd_url [-t timeout_ms] show\n"
+	    "       txn_bank -p pd_url [-T ttl_ms] [-t timeout_ms] move "
+	    "from to amount\n");
+	exit(2);
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+nap_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static size_t
+acct_key(long long i, char *key, size_t size)
+{
+	int n;
+
+	n = snprintf(key, size, ACCT_START "%03lld", i);
+	if (n < 0 || (size_t)n >= size)
+		errx(2, "account %lld: key too long", i);
+	return (size_t)n;
+}
+
+/* A balance as stored: decimal, no sign.  -1 if it is not one. */
+static int
+parse_balance(const struct buf *v, long long *out)
+{
+	const char *errstr;
+	char s[32];
+
+	if (v->len == 0 || v->len >= sizeof(s))
+		return -1;
+	memcpy(s, v->data, v->len);
+	s[v->len] = '\0';
+	*out = strtonum(s, 0, LLONG_MAX, &errstr);
+	return errstr == NULL ? 0 : -1;
+}
+
+static void
+put_balance(struct txn *t, const char *key, size_t keylen, long long b)
+{
+	char v[32];
+	int n;
+
+	n = snprintf(v, sizeof(v), "%lld", b);
+	txn_put(t, key, keylen, v, (size_t)n);
+}
+
+static void
+note_error(const char *what)
+{
+	long long n = atomic_fetch_add(&errors, 1) + 1;
+
+	if (n <= ERRORS_SHOWN || n % 100 == 0)
+		warnx("%s (error %lld): %s", what, n, log_reason());
+}
+
+static struct txn *
+begin(void)
+{
+	struct txn *t;
+
+	if ((t = txn_begin(cl)) != NULL && ttl_ms != 0)
+		txn_set_ttl(t, ttl_ms);
+	return t;
+}
+
+/*
+ * Reads both accounts and moves amount (-1: a random part of from's
+ * balance) from one to the other.  0, TXN_CONFLICT, or another failure
+ * with log_reason() (1: from holds too little).
+ */
+static int
+transfer(const char *from, const char *to, long long amount)
+{
+	struct bytes keys[2];
+	struct buf vals[2] = { BUF_INIT, BUF_INIT };
+	long long bal[2];
+	struct txn *t;
+	int found[2], rc = -1, i;
+
+	keys[0].ptr = (const uint8_t *)from;
+	keys[0].len = strlen(from);
+	keys[1].ptr = (const uint8_t *)to;
+	keys[1].len = strlen(to);
+	if ((t = begin()) == NULL)
+		return -1;
+	if (txn_batch_get(t, keys, 2, found, vals) == -1)
+		goto out;
+	for (i = 0; i < 2; i++) {
+		if (!found[i]) {
+			log_setreason("account '%s' is missing",
+			    (const char *)keys[i].ptr);
+			goto out;
+		}
+		if (parse_balance(&vals[i], &bal[i]) == -1) {
+			log_setreason("account '%s' holds '%s'",
+			    (const char *)keys[i].ptr,
+			    (const char *)vals[i].data);
+			goto out;
+		}
+	}
+	if (amount < 0)
+		amount = bal[0] == 0 ? 0 :
+		    (long long)arc4random_uniform((uint32_t)(bal[0] >
+		    UINT32_MAX - 1 ? UINT32_MAX - 1 : bal[0]) + 1);
+	if (amount > bal[0]) {
+		log_setreason("account '%s' holds %lld, less than %lld", from,
+		    bal[0], amount);
+		rc = 1;
+		goto out;
+	}
+	put_balance(t, from, keys[0].len, bal[0] - amount);
+	put_balance(t, to, keys[1].len, bal[1] + amount);
+	rc = txn_commit(t, NULL);
+out:
+	txn_free(t);
+	buf_free(&vals[0]);
+	buf_free(&vals[1]);
+	return rc;
+}
+
+/*
+ * Sums every account in one transaction: 0 (*count, *total), or -1 with
+ * log_reason().  show: print each account too.
+ */
+static int
+sum_accounts(long long *count, long long *total, int show)
+{
+	struct client_pair *p;
+	struct txn *t;
+	long long b;
+	size_t n, i;
+	int rc = -1;
+
+	if ((t = begin()) == NULL)
+		return -1;
+	if (txn_scan(t, ACCT_START, strlen(ACCT_START), ACCT_END,
+	    strlen(ACCT_END), 0, 0, &p, &n) == -1) {
+		txn_free(t);
+		return -1;
+	}
+	*count = (long long)n;
+	*total = 0;
+	for (i = 0; i < n; i++) {
+		if (parse_balance(&p[i].value, &b) == -1) {
+			log_setreason("account '%s' holds '%s'",
+			    (const char *)p[i].key.data,
+			    (const char *)p[i].value.data);
+			goto out;
+		}
+		if (show)
+			printf("%s %lld\n", (const char *)p[i].key.data, b);
+		*total += b;
+	}
+	rc = 0;
+out:
+	client_pairs_free(p, n);
+	txn_free(t);
+	return rc;
+}
+
+static void *
+transfer_thread(void *arg)
+{
+	char from[KEY_MAX], to[KEY_MAX];
+	uint32_t a, b;
+	int rc;
+
+	while (mono_ms() < deadline_ms) {
+		a = arc4random_uniform((uint32_t)naccounts);
+		b = arc4random_uniform((uint32_t)naccounts - 1);
+		if (b >= a)
+			b++;
+		acct_key(a, from, sizeof(from));
+		acct_key(b, to, sizeof(to));
+		rc = transfer(from, to, -1);
+		if (rc == 0) {
+			atomic_fetch_add(&transfers, 1);
+		} else if (rc == TXN_CONFLICT) {
+			atomic_fetch_add(&conflicts, 1);
+		} else {
+			note_error("transfer");
+			/* A cluster without a leader fails fast: do not
+			 * spin on it. */
+			nap_ms(20);
+		}
+	}
+	return NULL;
+}
+
+static void *
+check_thread(void *arg)
+{
+	long long count, total, expect = -1;
+
+	if (balance >= 0)
+		expect = naccounts * balance;
+	while (mono_ms() < deadline_ms) {
+		if (sum_accounts(&count, &total, 0) == -1) {
+			note_error("check");
+			nap_ms(20);
+			continue;
+		}
+		if (expect < 0)
+			expect = total;
+		atomic_fetch_add(&checks, 1);
+		if (count != naccounts || total != expect) {
+			atomic_fetch_add(&bad_checks, 1);
+			warnx("check %lld: %lld accounts hold %lld, expected "
+			    "%lld holding %lld", (long long)checks, count,
+			    total, naccounts, expect);
+		}
+	}
+	return NULL;
+}
+
+static int
+cmd_run(char *const *args)
+{
+	pthread_t th[MAX_THREADS + 1];
+	int i, e;
+
+	if (naccounts < 0)
+		usage();
+	deadline_ms = mono_ms() + (uint64_t)seconds * 1000;
+	for (i = 0; i <= nthreads; i++)
+		if ((e = pthread_create(&th[i], NULL, i < nthreads ?
+		    transfer_thread : check_thread, NULL)) != 0)
+			errc(2, e, "pthread_create");
+	for (i = 0; i <= nthreads; i++)
+		pthread_join(th[i], NULL);
+	printf("transfers %lld conflicts %lld errors %lld checks %lld\n",
+	    (long long)transfers, (long long)conflicts, (long long)errors,
+	    (long long)checks);
+	if (bad_checks > 0) {
+		warnx("%lld of %lld checks saw a wrong total",
+		    (long long)bad_checks, (long long)checks);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+cmd_init(char *const *args)
+{
+	char key[KEY_MAX], v[32];
+	struct txn *t;
+	long long i;
+	size_t klen;
+	int n, rc;
+
+	if (naccounts < 0 || balance < 0)
+		usage();
+	if ((t = begin()) == NULL)
+		errx(1, "init: %s", log_reason());
+	n = snprintf(v, sizeof(v), "%lld", balance);
+	for (i = 0; i < naccounts; i++) {
+		klen = acct_key(i, key, sizeof(key));
+		txn_insert(t, key, klen, v, (size_t)n);
+	}
+	if ((rc = txn_commit(t, NULL)) != 0)
+		errx(1, "init: %s%s", rc == TXN_ALREADY_EXIST ?
+		    "an account exists already: " : "", log_reason());
+	txn_free(t);
+	printf("%lld accounts of %lld\n", naccounts, balance);
+	return 0;
+}
+
+static int
+cmd_check(char *const *args)
+{
+	long long count, total;
+
+	if (naccounts < 0 || balance < 0)
+		usage();
+	if (sum_accounts(&count, &total, 0) == -1)
+		errx(1, "check: %s", log_reason());
+	if (count != naccounts || total != naccounts * balance) {
+		printf("%lld accounts hold %lld, expected %lld holding %lld\n",
+		    count, total, naccounts, naccounts * balance);
+		return 1;
+	}
+	printf("%lld accounts hold %lld\n", count, total);
+	return 0;
+}
+
+static int
+cmd_show(char *const *args)
+{
+	long long count, total;
+
+	if (sum_accounts(&count, &total, 1) == -1)
+		errx(1, "show: %s", log_reason());
+	return 0;
+}
+
+static int
+cmd_move(char *const *args)
+{
+	const char *errstr;
+	long long amount;
+	int rc;
+
+	amount = strtonum(args[2], 0, LLONG_MAX, &errstr);
+	if (errstr != NULL)
+		errx(2, "amount %s: %s", args[2], errstr);
+	if (strcmp(args[0], args[1]) == 0)
+		errx(2, "move: from and to are one account");
+	if ((rc = transfer(args[0], args[1], amount)) != 0)
+		errx(1, "move: %s%s", rc == TXN_CONFLICT ? "conflict: " : "",
+		    log_reason());
+	printf("moved %lld from %s to %s\n", amount, args[0], args[1]);
+	return 0;
+}
+
+static const struct command {
+	const char *name;
+	int nargs;
+	int (*fn)(char *const *);
+} commands[] = {
+	{ "check", 0, cmd_check },
+	{ "init", 0, cmd_init },
+	{ "move", 3, cmd_move },
+	{ "run", 0, cmd_run },
+	{ "show", 0, cmd_show },
+	{ NULL, 0, NULL }
+};
+
+int
+main(int argc, char *argv[])
+{
+	const struct command *cmd;
+	char *pd[MAX_PD];
+	const char *errstr;
+	int ch, timeout_ms = 0, rc;
+	size_t npd = 0;
+
+	while ((ch = getopt(argc, argv, "T:b:c:d:n:p:t:")) != -1) {
+		switch (ch) {
+		case 'T':
+			ttl_ms = (uint64_t)strtonum(optarg, 1, 3600000,
+			    &errstr);
+			if (errstr != NULL)
+				errx(2, "-T %s: %s", optarg, errstr);
+			break;
+		case 'b':
+			balance = strtonum(optarg, 0, 1000000000, &errstr);
+			if (errstr != NULL)
+				errx(2, "-b %s: %s", optarg, errstr);
+			break;
+		case 'c':
+			nthreads = (int)strtonum(optarg, 1, MAX_THREADS,
+			    &errstr);
+			if (errstr != NULL)
+				errx(2, "-c %s: %s", optarg, errstr);
+			break;
+		case 'd':
+			seconds = strtonum(optarg, 1, 86400, &errstr);
+			if (errstr != NULL)
+				errx(2, "-d %s: %s", optarg, errstr);
+			break;
+		case 'n':
+			naccounts = strtonum(optarg, 2, MAX_ACCOUNTS,
+			    &errstr);
+			if (errstr != NULL)
+				errx(2, "-n %s: %s", optarg, errstr);
+			break;
+		case 'p':
+			if (npd == MAX_PD)
+				errx(2, "at most %d -p", MAX_PD);
+			pd[npd++] = optarg;
+			break;
+		case 't':
+			timeout_ms = (int)strtonum(optarg, 100, 600000,
+			    &errstr);
+			if (errstr != NULL)
+				errx(2, "-t %s: %s", optarg, errstr);
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1 || npd == 0)
+		usage();
+	for (cmd = commands; cmd->name != NULL; cmd++)
+		if (strcmp(cmd->name, argv[0]) == 0)
+			break;
+	if (cmd->name == NULL || argc != 1 + cmd->nargs)
+		usage();
+	log_init("txn_bank", LOG_LEVEL_WARN, 0);
+	if ((cl = client_open(pd, npd, timeout_ms)) == NULL)
+		errx(2, "%s", log_reason());
+	rc = cmd->fn(argv + 1);
+	client_close(cl);
+	return rc;
+}
