@@ -1,0 +1,2 @@
+#!/bin/sh
+exec "${TIKV_BUILD:-build}/t/mvcc_test"
