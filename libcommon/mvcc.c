@@ -565,9 +565,8 @@ mvcc_scan(struct kv *kv, const void *start, size_t startlen,
 	int lr, wr, c, r = 0;
 
 	mvcc_lock_init(&l);
-	codec_encode_bytes(&lo, start, startlen);
-	if (endlen)
-		codec_encode_bytes(&hi, end, endlen);
+	/* They bound WRITE too: enc(k) + ts is inside exactly when k is. */
+	kv_cf_bounds(KV_CF_LOCK, start, startlen, end, endlen, &lo, &hi);
 	lit = kv_iter_new(kv, KV_CF_LOCK, lo.data, lo.len, hi.data, hi.len);
 	wit = kv_iter_new(kv, KV_CF_WRITE, lo.data, lo.len, hi.data, hi.len);
 	lr = kv_iter_first(lit);
@@ -1075,9 +1074,7 @@ mvcc_resolve_lock(struct kv *kv, struct kv_batch *b, const void *start,
 		return -1;
 	}
 	plan_init(&p);
-	codec_encode_bytes(&lo, start, startlen);
-	if (endlen)
-		codec_encode_bytes(&hi, end, endlen);
+	kv_cf_bounds(KV_CF_LOCK, start, startlen, end, endlen, &lo, &hi);
 	it = kv_iter_new(kv, KV_CF_LOCK, lo.data, lo.len, hi.data, hi.len);
 	for (r = kv_iter_first(it); r == 1; r = kv_iter_next(it)) {
 		k = kv_iter_key(it);
