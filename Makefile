@@ -44,6 +44,7 @@ LIB_SRCS = \
 	libcommon/detach.c \
 	libcommon/kv.c \
 	libcommon/log.c \
+	libcommon/mvcc.c \
 	libcommon/net.c \
 	libcommon/pdclient.c \
 	libcommon/proto.c \
@@ -55,6 +56,7 @@ LIB_SRCS = \
 	libcommon/raftlog.c \
 	libcommon/raftwire.c \
 	libcommon/schema.c \
+	libcommon/txn.c \
 	libcommon/wal.c \
 	libcommon/xmalloc.c
 
@@ -89,7 +91,8 @@ TIKVD_SRCS = \
 	cmd/tikvd/request.c \
 	cmd/tikvd/service.c \
 	cmd/tikvd/snap.c \
-	cmd/tikvd/transport.c
+	cmd/tikvd/transport.c \
+	cmd/tikvd/txncmd.c
 
 # C unit tests: t/unit/NAME.c becomes $(O)/t/NAME, run by a t/*.t wrapper.
 UNIT_TESTS = \
@@ -103,6 +106,7 @@ UNIT_TESTS = \
 	proto_test \
 	region_test \
 	lincheck_test \
+	mvcc_test \
 	raft_conf_test \
 	raft_flow_test \
 	raft_read_test \
@@ -127,6 +131,7 @@ TEST_TOOLS = \
 	raw_cas_hist \
 	raw_load \
 	tso_clients \
+	txn_bank \
 	wal_bench \
 	wal_crash
 

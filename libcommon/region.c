@@ -50,6 +50,22 @@ region_contains(const struct region *r, const void *key, size_t len)
 	return r->end.len == 0 || bytes_cmp(k, buf_bytes(&r->end)) < 0;
 }
 
+int
+region_clamp(const struct region *r, struct bytes start, struct bytes end,
+    struct bytes *lo, struct bytes *hi)
+{
+	struct bytes rs = buf_bytes(&r->start), re = buf_bytes(&r->end);
+
+	*lo = bytes_cmp(start, rs) > 0 ? start : rs;
+	if (end.len == 0)
+		*hi = re;
+	else if (re.len == 0)
+		*hi = end;
+	else
+		*hi = bytes_cmp(end, re) < 0 ? end : re;
+	return hi->len == 0 || bytes_cmp(*lo, *hi) < 0;
+}
+
 const struct region_peer *
 region_peer_on_store(const struct region *r, uint64_t store_id)
 {

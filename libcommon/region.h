@@ -61,6 +61,12 @@ void region_copy(struct region *dst, const struct region *src);
 
 /* Whether key lies in [start, end). */
 int region_contains(const struct region *, const void *key, size_t len);
+/*
+ * [start, end) within the region (empty end: unbounded) as *lo, *hi
+ * (empty *hi: unbounded); 0 when nothing of it is left.
+ */
+int region_clamp(const struct region *, struct bytes start,
+    struct bytes end, struct bytes *lo, struct bytes *hi);
 /* The peer of a store, or NULL. */
 const struct region_peer *region_peer_on_store(const struct region *,
     uint64_t store_id);

@@ -28,6 +28,7 @@
 #include "request.h"
 #include "snap.h"
 #include "tikvd.h"
+#include "txncmd.h"
 #include "xmalloc.h"
 
 #define CHECKPOINT_MS	1000
@@ -557,6 +558,20 @@ apply_normal(struct apply *ap, struct aregion *ar, struct apply_entry *e,
 			    log_reason());
 		add_reply(ap, e->slot, &line);
 		break;
+	case CMD_TXN:
+		if (c->epoch.version != ar->region.epoch.version) {
+			add_epoch_error(ap, e->slot, &ar->region);
+			break;
+		}
+		/* Percolator actions read the state every earlier entry
+		 * left. */
+		flush(ap);
+		if (txncmd_apply(ap->st->kv, &ar->region, c, ap->batch,
+		    &line) == -1)
+			fatalx("region %" PRIu64 " apply: %s", ar->id,
+			    log_reason());
+		add_reply(ap, e->slot, &line);
+		break;
 	case CMD_SPLIT:
 		apply_split(ap, ar, c, e->slot);
 		break;
@@ -613,9 +628,6 @@ run_read(struct apply *ap, struct task *t)
 {
 	struct aregion *ar = find_region(ap, t->region_id);
 	struct buf line = BUF_INIT;
-	const struct cmd_op *op = t->cmd->nops ? &t->cmd->ops[0] : NULL;
-	size_t i;
-	int inside = 1;
 
 	flush(ap);
 	if (ar == NULL) {
@@ -624,21 +636,13 @@ run_read(struct apply *ap, struct task *t)
 		return;
 	}
 	/* A split applied after the read was checked moves keys away. */
-	if (op != NULL) {
-		if (op->type == CMD_OP_BATCH_GET) {
-			for (i = 0; i < op->nkeys; i++)
-				inside &= region_contains(&ar->region,
-				    op->keys[i].data, op->keys[i].len);
-		} else if (op->type == CMD_OP_GET || op->type ==
-		    CMD_OP_GET_TTL) {
-			inside = region_contains(&ar->region, op->key.data,
-			    op->key.len);
-		}
-	}
-	if (!inside || t->cmd->epoch.version != ar->region.epoch.version) {
+	if (cmd_key_outside(&ar->region, t->cmd) != NULL ||
+	    t->cmd->epoch.version != ar->region.epoch.version) {
 		buf_addstr(&line, proto_word_name(PROTO_EPOCH_NOT_MATCH));
 		region_format(&ar->region, &line);
 		proto_end_line(&line);
+	} else if (txncmd_is_read(t->cmd)) {
+		txncmd_read(ap->st->kv, &ar->region, t->cmd, &line);
 	} else {
 		raw_read(ap->st->kv, &ar->region, t->cmd, tikvd_now_ms(),
 		    &line);

@@ -8,7 +8,8 @@
  * when due, so a flood of tasks cannot starve them.  Nothing else waits
  * for this thread: the raftstore and the service only post to its queue.
  *
- * Region sizes come from kv_range_stats over KV_CF_RAW, which scans the
+ * Region sizes come from kv_range_stats over the raw family and the
+ * transaction families holding data (WRITE, DEFAULT), which scans the
  * range; the last measurement of each region is kept (keyed by region id,
  * valid for one epoch version, since only a split or merge moves a
  * range) and reused by heartbeats until the next split check.
@@ -28,6 +29,7 @@
 
 #include "buf.h"
 #include "cmdfmt.h"
+#include "codec.h"
 #include "kv.h"
 #include "localmeta.h"
 #include "log.h"
@@ -430,7 +432,49 @@ rstat_find(struct pdworker *pw, uint64_t id)
 }
 
 /*
- * Measures r's raw data; keeps the figures; middle (if not NULL) gets a
+ * Measures r's data, raw and transactional: keys, bytes, and the middle
+ * user key of the family holding the most bytes (within about 1/32).
+ * -1 on a read error.
+ */
+static int
+measure_data(struct kv *kv, const struct region *r,
+    struct kv_range_stats *out)
+{
+	static const enum kv_cf fams[] = { KV_CF_RAW, KV_CF_WRITE,
+	    KV_CF_DEFAULT };
+	struct buf lo = BUF_INIT, hi = BUF_INIT;
+	struct kv_range_stats ks;
+	uint64_t most = 0, ts;
+	size_t i;
+	int rc = 0;
+
+	memset(&ks, 0, sizeof(ks));
+	for (i = 0; i < sizeof(fams) / sizeof(fams[0]) && rc == 0; i++) {
+		kv_cf_bounds(fams[i], r->start.data, r->start.len,
+		    r->end.data, r->end.len, &lo, &hi);
+		if ((rc = kv_range_stats(kv, fams[i], lo.data, lo.len,
+		    hi.data, hi.len, &ks)) == -1)
+			break;
+		out->keys += ks.keys;
+		out->bytes += ks.bytes;
+		if (ks.bytes <= most || ks.middle.len == 0)
+			continue;
+		most = ks.bytes;
+		buf_reset(&out->middle);
+		if (!kv_cf_encodes_keys(fams[i]))
+			buf_add(&out->middle, ks.middle.data, ks.middle.len);
+		else if (codec_mvcc_split(ks.middle.data, ks.middle.len,
+		    &out->middle, &ts) == -1)
+			buf_reset(&out->middle);
+	}
+	buf_free(&ks.middle);
+	buf_free(&lo);
+	buf_free(&hi);
+	return rc;
+}
+
+/*
+ * Measures r's data; keeps the figures; middle (if not NULL) gets a
  * key near the middle.  NULL on a read error (logged).
  */
 static struct rstat *
@@ -440,8 +484,7 @@ measure(struct pdworker *pw, const struct region *r, struct buf *middle)
 	struct rstat *s;
 
 	memset(&ks, 0, sizeof(ks));
-	if (kv_range_stats(pw->st->kv, KV_CF_RAW, r->start.data,
-	    r->start.len, r->end.data, r->end.len, &ks) == -1) {
+	if (measure_data(pw->st->kv, r, &ks) == -1) {
 		log_warnx("region %" PRIu64 ": cannot measure: %s", r->id,
 		    log_reason());
 		buf_free(&ks.middle);

@@ -458,16 +458,12 @@ reply_epoch(struct peer *p, struct slot *slot)
 }
 
 static void
-reply_key_not_in_region(struct peer *p, struct buf *key, struct slot *slot)
+reply_key_not_in_region(struct peer *p, const struct buf *key,
+    struct slot *slot)
 {
 	struct buf line = BUF_INIT;
 
-	buf_addstr(&line, proto_word_name(PROTO_KEY_NOT_IN_REGION));
-	proto_add_token(&line, key->data, key->len);
-	proto_add_u64(&line, p->region_id);
-	proto_add_token(&line, p->region.start.data, p->region.start.len);
-	proto_add_token(&line, p->region.end.data, p->region.end.len);
-	proto_end_line(&line);
+	cmd_reply_key_not_in_region(&line, &p->region, key);
 	slot_done(slot, &line);
 	buf_free(&line);
 }
@@ -487,7 +483,8 @@ cmd_route_key(struct cmd *c)
 		return &c->split_key;
 	if (c->nops == 0)
 		return NULL;
-	if (c->ops[0].type == CMD_OP_BATCH_GET)
+	if (c->ops[0].type == CMD_OP_BATCH_GET ||
+	    c->ops[0].type == CMD_OP_TXN_BATCH_GET)
 		return c->ops[0].nkeys ? &c->ops[0].keys[0] : NULL;
 	return &c->ops[0].key;
 }
@@ -500,8 +497,8 @@ static struct peer *
 route(struct raftstore *rs, struct cmd *c, struct slot *slot)
 {
 	struct buf *rk = cmd_route_key(c);
+	const struct buf *bad;
 	struct peer *p;
-	size_t i, j;
 
 	if (c->region_id != 0) {
 		p = find_peer(rs, c->region_id);
@@ -524,31 +521,10 @@ route(struct raftstore *rs, struct cmd *c, struct slot *slot)
 		}
 		c->region_id = p->region_id;
 	}
-	for (i = 0; i < c->nops; i++) {
-		struct cmd_op *op = &c->ops[i];
-
-		switch (op->type) {
-		case CMD_OP_BATCH_GET:
-			for (j = 0; j < op->nkeys; j++) {
-				if (!region_contains(&p->region,
-				    op->keys[j].data, op->keys[j].len)) {
-					reply_key_not_in_region(p,
-					    &op->keys[j], slot);
-					return NULL;
-				}
-			}
-			break;
-		case CMD_OP_DELETE_RANGE:
-		case CMD_OP_SCAN:
-		case CMD_OP_CHECKSUM:
-			break;		/* clamped to the region */
-		default:
-			if (!region_contains(&p->region, op->key.data,
-			    op->key.len)) {
-				reply_key_not_in_region(p, &op->key, slot);
-				return NULL;
-			}
-		}
+	/* Ranges are clamped to the region; point keys must lie in it. */
+	if ((bad = cmd_key_outside(&p->region, c)) != NULL) {
+		reply_key_not_in_region(p, bad, slot);
+		return NULL;
 	}
 	if (p->role != RAFT_LEADER) {
 		reply_not_leader(rs, p, slot);

@@ -105,67 +105,6 @@ bytes_of(const struct buf *b)
 	return buf_bytes(b);
 }
 
-/*
- * [start, end) within the region: *lo, *hi (empty hi: unbounded).
- * Returns 0 when nothing is left.
- */
-static int
-clamp(const struct region *r, struct bytes start, struct bytes end,
-    struct bytes *lo, struct bytes *hi)
-{
-	struct bytes rs = bytes_of(&r->start), re = bytes_of(&r->end);
-
-	*lo = bytes_cmp(start, rs) > 0 ? start : rs;
-	if (end.len == 0)
-		*hi = re;
-	else if (re.len == 0)
-		*hi = end;
-	else
-		*hi = bytes_cmp(end, re) < 0 ? end : re;
-	return hi->len == 0 || bytes_cmp(*lo, *hi) < 0;
-}
-
-static void
-reply_key_not_in_region(struct buf *reply, const struct region *r,
-    const struct buf *key)
-{
-	buf_addstr(reply, proto_word_name(PROTO_KEY_NOT_IN_REGION));
-	proto_add_token(reply, key->data, key->len);
-	proto_add_u64(reply, r->id);
-	proto_add_token(reply, r->start.data, r->start.len);
-	proto_add_token(reply, r->end.data, r->end.len);
-	proto_end_line(reply);
-}
-
-static int
-op_has_point_key(int type)
-{
-	return type == CMD_OP_PUT || type == CMD_OP_DELETE ||
-	    type == CMD_OP_CAS || type == CMD_OP_GET ||
-	    type == CMD_OP_GET_TTL;
-}
-
-/* The first point key of c outside the region, or NULL. */
-static const struct buf *
-key_outside(const struct region *r, const struct cmd *c)
-{
-	const struct cmd_op *op;
-	size_t i, k;
-
-	for (i = 0; i < c->nops; i++) {
-		op = &c->ops[i];
-		if (op_has_point_key(op->type) &&
-		    !region_contains(r, op->key.data, op->key.len))
-			return &op->key;
-		if (op->type == CMD_OP_BATCH_GET)
-			for (k = 0; k < op->nkeys; k++)
-				if (!region_contains(r, op->keys[k].data,
-				    op->keys[k].len))
-					return &op->keys[k];
-	}
-	return NULL;
-}
-
 int
 raw_needs_flush(const struct cmd *c)
 {
@@ -263,8 +202,8 @@ raw_apply(struct kv *kv, const struct region *r, const struct cmd *c,
 	}
 	/* A write outside the region would land in another region's data:
 	 * refuse the whole cmd (every replica decides the same). */
-	if ((bad = key_outside(r, c)) != NULL) {
-		reply_key_not_in_region(reply, r, bad);
+	if ((bad = cmd_key_outside(r, c)) != NULL) {
+		cmd_reply_key_not_in_region(reply, r, bad);
 		return 0;
 	}
 	for (i = 0; i < c->nops && rc == 0; i++) {
@@ -283,7 +222,7 @@ raw_apply(struct kv *kv, const struct region *r, const struct cmd *c,
 				    op->key.data, op->key.len);
 			break;
 		case CMD_OP_DELETE_RANGE:
-			if (clamp(r, bytes_of(&op->key), bytes_of(&op->end),
+			if (region_clamp(r, bytes_of(&op->key), bytes_of(&op->end),
 			    &lo, &hi))
 				kv_batch_delete_range(batch, KV_CF_RAW,
 				    lo.ptr, lo.len, hi.ptr, hi.len);
@@ -373,7 +312,7 @@ read_scan(struct kv *kv, const struct region *reg, const struct cmd_op *op,
 	uint64_t n = 0;
 	int rev = (op->flags & CMD_F_REVERSE) != 0, r;
 
-	if (op->limit == 0 || !clamp(reg, bytes_of(&op->key),
+	if (op->limit == 0 || !region_clamp(reg, bytes_of(&op->key),
 	    bytes_of(&op->end), &lo, &hi)) {
 		proto_reply_word(reply, PROTO_END);
 		return 0;
@@ -429,7 +368,7 @@ read_checksum(struct kv *kv, const struct region *reg,
 		log_setreason("sodium_init failed");
 		return -1;
 	}
-	if (clamp(reg, bytes_of(&op->key), bytes_of(&op->end), &lo, &hi)) {
+	if (region_clamp(reg, bytes_of(&op->key), bytes_of(&op->end), &lo, &hi)) {
 		it = kv_iter_new(kv, KV_CF_RAW, lo.ptr, lo.len, hi.ptr,
 		    hi.len);
 		for (r = kv_iter_first(it); r == 1; r = kv_iter_next(it)) {
@@ -467,8 +406,8 @@ raw_read(struct kv *kv, const struct region *reg, const struct cmd *c,
 		    "raw_read: not a read cmd of one op");
 		return;
 	}
-	if ((bad = key_outside(reg, c)) != NULL) {
-		reply_key_not_in_region(reply, reg, bad);
+	if ((bad = cmd_key_outside(reg, c)) != NULL) {
+		cmd_reply_key_not_in_region(reply, reg, bad);
 		return;
 	}
 	op = &c->ops[0];

@@ -439,6 +439,294 @@ bad:
 	drop_cmd(c);
 }
 
+/*
+ * Transactional commands (service.h).  Timestamps are TSO values, never
+ * 0; each write is one txn cmd, evaluated at apply (txncmd.h).
+ */
+
+static int
+parse_ts(struct proto_call *call, size_t i, uint64_t *ts)
+{
+	return proto_arg_u64(call, i, 1, UINT64_MAX, ts);
+}
+
+/* Ops of type t on the keys of arguments from on. */
+static int
+add_key_ops(struct proto_call *call, struct cmd *c, int type, size_t from)
+{
+	size_t i;
+
+	for (i = from; i < call->argc; i++)
+		if (add_key_op(call, c, type, i) == NULL)
+			return -1;
+	return 0;
+}
+
+static struct cmd *
+new_txn_cmd(struct proto_call *call, int action)
+{
+	struct cmd *c = new_cmd(call, CMD_TXN);
+
+	if (c != NULL)
+		c->txn.action = action;
+	return c;
+}
+
+/* TXN_GET ctx key start_ts */
+static void
+cmd_txn_get(struct proto_call *call)
+{
+	struct cmd *c = new_cmd(call, CMD_READ);
+
+	if (c == NULL)
+		return;
+	if (add_key_op(call, c, CMD_OP_TXN_GET, 1) == NULL ||
+	    parse_ts(call, 2, &c->txn.start_ts) == -1) {
+		drop_cmd(c);
+		return;
+	}
+	submit_read(call, c);
+}
+
+/* TXN_BATCH_GET ctx start_ts key... */
+static void
+cmd_txn_batch_get(struct proto_call *call)
+{
+	struct cmd *c = new_cmd(call, CMD_READ);
+	struct cmd_op *op;
+	size_t i;
+
+	if (c == NULL)
+		return;
+	if (parse_ts(call, 1, &c->txn.start_ts) == -1)
+		goto bad;
+	op = cmd_add_op(c, CMD_OP_TXN_BATCH_GET);
+	for (i = 2; i < call->argc; i++) {
+		if (check_key(call, i) == -1)
+			goto bad;
+		cmd_op_add_key(op, call->argv[i].ptr, call->argv[i].len);
+	}
+	submit_read(call, c);
+	return;
+bad:
+	drop_cmd(c);
+}
+
+/* TXN_SCAN ctx start end limit start_ts [KEY_ONLY] */
+static void
+cmd_txn_scan(struct proto_call *call)
+{
+	struct cmd *c = new_cmd(call, CMD_READ);
+	struct cmd_op *op;
+	uint64_t limit;
+
+	if (c == NULL)
+		return;
+	if ((op = add_range_op(call, c, CMD_OP_TXN_SCAN, 1)) == NULL ||
+	    proto_arg_u64(call, 3, 0, RAW_SCAN_MAX_LIMIT, &limit) == -1 ||
+	    parse_ts(call, 4, &c->txn.start_ts) == -1)
+		goto bad;
+	op->limit = limit;
+	if (call->argc == 6) {
+		if (!word_is(call->argv[5], "KEY_ONLY")) {
+			struct buf q = BUF_INIT;
+
+			quote_arg(&q, call->argv[5]);
+			proto_reply_error(call->reply, PROTO_CLIENT_ERROR,
+			    "argument 6 of '%s' is '%s', expected KEY_ONLY",
+			    call->cmd->name, (const char *)q.data);
+			buf_free(&q);
+			goto bad;
+		}
+		op->flags |= CMD_F_KEY_ONLY;
+	}
+	submit_read(call, c);
+	return;
+bad:
+	drop_cmd(c);
+}
+
+/* The word of a prewrite mutation, its op type, and whether a value
+ * follows. */
+static int
+mutation_op(struct bytes w, int *has_value)
+{
+	static const struct {
+		const char *word;
+		int type;
+		int value;
+	} muts[] = {
+		{ "PUT", CMD_OP_TXN_PUT, 1 },
+		{ "INSERT", CMD_OP_TXN_INSERT, 1 },
+		{ "DELETE", CMD_OP_TXN_DELETE, 0 },
+		{ "LOCK", CMD_OP_TXN_LOCK, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(muts) / sizeof(muts[0]); i++)
+		if (word_is(w, muts[i].word)) {
+			*has_value = muts[i].value;
+			return muts[i].type;
+		}
+	return -1;
+}
+
+/* TXN_PREWRITE ctx primary start_ts ttl_ms mutation... */
+static void
+cmd_txn_prewrite(struct proto_call *call)
+{
+	struct cmd *c = new_txn_cmd(call, CMD_TXN_PREWRITE);
+	struct cmd_op *op;
+	struct buf q = BUF_INIT;
+	size_t i;
+	int type, has_value;
+
+	if (c == NULL)
+		return;
+	if (check_key(call, 1) == -1 ||
+	    parse_ts(call, 2, &c->txn.start_ts) == -1 ||
+	    proto_arg_u64(call, 3, 0, UINT64_MAX, &c->txn.ttl_ms) == -1)
+		goto bad;
+	set_buf(&c->txn.primary, call->argv[1]);
+	for (i = 4; i < call->argc; i += 1 + 1 + has_value) {
+		if ((type = mutation_op(call->argv[i], &has_value)) == -1) {
+			quote_arg(&q, call->argv[i]);
+			proto_reply_error(call->reply, PROTO_CLIENT_ERROR,
+			    "argument %zu of '%s' is '%s', expected PUT, "
+			    "INSERT, DELETE or LOCK", i + 1, call->cmd->name,
+			    (const char *)q.data);
+			goto bad;
+		}
+		if (i + 1 + has_value >= call->argc) {
+			usage_error(call);
+			goto bad;
+		}
+		if ((op = add_key_op(call, c, type, i + 1)) == NULL)
+			goto bad;
+		if (has_value)
+			set_buf(&op->value, call->argv[i + 2]);
+	}
+	submit_write(call, c);
+	buf_free(&q);
+	return;
+bad:
+	buf_free(&q);
+	drop_cmd(c);
+}
+
+/* TXN_COMMIT ctx start_ts commit_ts key... */
+static void
+cmd_txn_commit(struct proto_call *call)
+{
+	struct cmd *c = new_txn_cmd(call, CMD_TXN_COMMIT);
+
+	if (c == NULL)
+		return;
+	if (parse_ts(call, 1, &c->txn.start_ts) == -1 ||
+	    proto_arg_u64(call, 2, c->txn.start_ts + 1, UINT64_MAX,
+	    &c->txn.commit_ts) == -1 ||
+	    add_key_ops(call, c, CMD_OP_TXN_KEY, 3) == -1) {
+		drop_cmd(c);
+		return;
+	}
+	submit_write(call, c);
+}
+
+/* TXN_ROLLBACK ctx start_ts key... */
+static void
+cmd_txn_rollback(struct proto_call *call)
+{
+	struct cmd *c = new_txn_cmd(call, CMD_TXN_ROLLBACK);
+
+	if (c == NULL)
+		return;
+	if (parse_ts(call, 1, &c->txn.start_ts) == -1 ||
+	    add_key_ops(call, c, CMD_OP_TXN_KEY, 2) == -1) {
+		drop_cmd(c);
+		return;
+	}
+	submit_write(call, c);
+}
+
+/* TXN_CHECK_STATUS ctx primary lock_ts current_ts [ROLLBACK_IF_MISSING] */
+static void
+cmd_txn_check_status(struct proto_call *call)
+{
+	struct cmd *c = new_txn_cmd(call, CMD_TXN_CHECK_STATUS);
+
+	if (c == NULL)
+		return;
+	if (add_key_op(call, c, CMD_OP_TXN_KEY, 1) == NULL ||
+	    parse_ts(call, 2, &c->txn.start_ts) == -1 ||
+	    parse_ts(call, 3, &c->txn.commit_ts) == -1)
+		goto bad;
+	if (call->argc == 5) {
+		if (!word_is(call->argv[4], "ROLLBACK_IF_MISSING")) {
+			struct buf q = BUF_INIT;
+
+			quote_arg(&q, call->argv[4]);
+			proto_reply_error(call->reply, PROTO_CLIENT_ERROR,
+			    "argument 5 of '%s' is '%s', expected "
+			    "ROLLBACK_IF_MISSING", call->cmd->name,
+			    (const char *)q.data);
+			buf_free(&q);
+			goto bad;
+		}
+		c->txn.flags |= CMD_TXN_F_ROLLBACK_IF_MISSING;
+	}
+	submit_write(call, c);
+	return;
+bad:
+	drop_cmd(c);
+}
+
+/* TXN_RESOLVE_LOCK ctx start_ts commit_ts: the whole region, so its
+ * context must name it. */
+static void
+cmd_txn_resolve_lock(struct proto_call *call)
+{
+	struct cmd *c = new_txn_cmd(call, CMD_TXN_RESOLVE_LOCK);
+
+	if (c == NULL)
+		return;
+	if (c->region_id == 0) {
+		proto_reply_error(call->reply, PROTO_CLIENT_ERROR,
+		    "'%s' needs a region context, not -", call->cmd->name);
+		goto bad;
+	}
+	if (parse_ts(call, 1, &c->txn.start_ts) == -1 ||
+	    proto_arg_u64(call, 2, 0, UINT64_MAX, &c->txn.commit_ts) == -1)
+		goto bad;
+	if (c->txn.commit_ts != 0 && c->txn.commit_ts <= c->txn.start_ts) {
+		proto_reply_error(call->reply, PROTO_CLIENT_ERROR,
+		    "commit_ts %llu is not after start_ts %llu",
+		    (unsigned long long)c->txn.commit_ts,
+		    (unsigned long long)c->txn.start_ts);
+		goto bad;
+	}
+	submit_write(call, c);
+	return;
+bad:
+	drop_cmd(c);
+}
+
+/* TXN_HEARTBEAT ctx primary start_ts ttl_ms */
+static void
+cmd_txn_heartbeat(struct proto_call *call)
+{
+	struct cmd *c = new_txn_cmd(call, CMD_TXN_HEARTBEAT);
+
+	if (c == NULL)
+		return;
+	if (add_key_op(call, c, CMD_OP_TXN_KEY, 1) == NULL ||
+	    parse_ts(call, 2, &c->txn.start_ts) == -1 ||
+	    proto_arg_u64(call, 3, 0, UINT64_MAX, &c->txn.ttl_ms) == -1) {
+		drop_cmd(c);
+		return;
+	}
+	submit_write(call, c);
+}
+
 /* Store commands. */
 
 static void
@@ -655,6 +943,38 @@ static const struct proto_cmd tikvd_commands[] = {
 	    cmd_split_region },
 	{ "STATUS", 0, 0, "STATUS",
 	    "reply OK store_id addr regions leaders", cmd_status },
+	{ "TXN_BATCH_GET", 3, -1, "TXN_BATCH_GET " CTX " start_ts key...",
+	    "VALUE key value for each key visible at start_ts, then END",
+	    cmd_txn_batch_get },
+	{ "TXN_CHECK_STATUS", 4, 5,
+	    "TXN_CHECK_STATUS " CTX " primary lock_ts current_ts "
+	    "[ROLLBACK_IF_MISSING]",
+	    "reply OK LOCKED ttl_ms | OK COMMITTED commit_ts | OK ROLLED_BACK",
+	    cmd_txn_check_status },
+	{ "TXN_COMMIT", 4, -1, "TXN_COMMIT " CTX " start_ts commit_ts key...",
+	    "commit the keys of transaction start_ts; reply OK",
+	    cmd_txn_commit },
+	{ "TXN_GET", 3, 3, "TXN_GET " CTX " key start_ts",
+	    "reply VALUE value or NOT_FOUND as of start_ts", cmd_txn_get },
+	{ "TXN_HEARTBEAT", 4, 4, "TXN_HEARTBEAT " CTX " primary start_ts ttl_ms",
+	    "raise the TTL of a transaction's primary lock; reply OK ttl_ms",
+	    cmd_txn_heartbeat },
+	{ "TXN_PREWRITE", 6, -1,
+	    "TXN_PREWRITE " CTX " primary start_ts ttl_ms "
+	    "PUT|INSERT key value | DELETE|LOCK key ...",
+	    "lock the keys for transaction start_ts; reply OK",
+	    cmd_txn_prewrite },
+	{ "TXN_RESOLVE_LOCK", 3, 3,
+	    "TXN_RESOLVE_LOCK " CTX " start_ts commit_ts",
+	    "commit (or, commit_ts 0, roll back) the region's locks of a "
+	    "transaction; reply OK count", cmd_txn_resolve_lock },
+	{ "TXN_ROLLBACK", 3, -1, "TXN_ROLLBACK " CTX " start_ts key...",
+	    "roll back the keys of transaction start_ts; reply OK",
+	    cmd_txn_rollback },
+	{ "TXN_SCAN", 5, 6,
+	    "TXN_SCAN " CTX " start end limit start_ts [KEY_ONLY]",
+	    "VALUE key [value] per pair visible at start_ts in [start, end) "
+	    "in the region, then END", cmd_txn_scan },
 	{ "TRANSFER_LEADER", 2, 2, "TRANSFER_LEADER region_id peer_id",
 	    "move a region's leadership to a peer; reply OK",
 	    cmd_transfer_leader },
