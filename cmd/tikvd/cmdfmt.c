@@ -32,6 +32,7 @@
 #include "cmdfmt.h"
 #include "codec.h"
 #include "log.h"
+#include "proto.h"
 #include "xmalloc.h"
 
 #define CMDFMT_VERSION		1
@@ -167,6 +168,60 @@ cmd_op_add_key(struct cmd_op *op, const void *key, size_t len)
 	buf_init(&op->keys[n]);
 	buf_add(&op->keys[n], key, len);
 	op->nkeys = n + 1;
+}
+
+/* Op types that name one key (the rest: ranges, key lists). */
+static int
+op_has_point_key(int type)
+{
+	switch (type) {
+	case CMD_OP_PUT:
+	case CMD_OP_DELETE:
+	case CMD_OP_CAS:
+	case CMD_OP_GET:
+	case CMD_OP_GET_TTL:
+	case CMD_OP_TXN_PUT:
+	case CMD_OP_TXN_INSERT:
+	case CMD_OP_TXN_DELETE:
+	case CMD_OP_TXN_LOCK:
+	case CMD_OP_TXN_KEY:
+	case CMD_OP_TXN_GET:
+		return 1;
+	}
+	return 0;
+}
+
+const struct buf *
+cmd_key_outside(const struct region *r, const struct cmd *c)
+{
+	const struct cmd_op *op;
+	size_t i, k;
+
+	for (i = 0; i < c->nops; i++) {
+		op = &c->ops[i];
+		if (op_has_point_key(op->type) &&
+		    !region_contains(r, op->key.data, op->key.len))
+			return &op->key;
+		if (op->type == CMD_OP_BATCH_GET ||
+		    op->type == CMD_OP_TXN_BATCH_GET)
+			for (k = 0; k < op->nkeys; k++)
+				if (!region_contains(r, op->keys[k].data,
+				    op->keys[k].len))
+					return &op->keys[k];
+	}
+	return NULL;
+}
+
+void
+cmd_reply_key_not_in_region(struct buf *reply, const struct region *r,
+    const struct buf *key)
+{
+	buf_addstr(reply, proto_word_name(PROTO_KEY_NOT_IN_REGION));
+	proto_add_token(reply, key->data, key->len);
+	proto_add_u64(reply, r->id);
+	proto_add_token(reply, r->start.data, r->start.len);
+	proto_add_token(reply, r->end.data, r->end.len);
+	proto_end_line(reply);
 }
 
 static void

@@ -134,6 +134,13 @@ struct cmd_op *cmd_add_op(struct cmd *, int t);
 /* Adds a key to a BATCH_GET op. */
 void cmd_op_add_key(struct cmd_op *, const void *, size_t);
 
+/* The first point key of c (not a range) outside region r, or NULL. */
+const struct buf *cmd_key_outside(const struct region *r,
+    const struct cmd *c);
+/* KEY_NOT_IN_REGION key region_id start end, a whole reply line. */
+void cmd_reply_key_not_in_region(struct buf *reply, const struct region *r,
+    const struct buf *key);
+
 /* Write and admin cmds only. */
 void cmd_encode(const struct cmd *, struct buf *);
 /* Decodes exactly len bytes into c (reset first). */
