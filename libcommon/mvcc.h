@@ -26,6 +26,11 @@
  * Every action is idempotent: running it twice gives the same state and
  * the same answer, so a client may resend one whose reply it lost.
  *
+ * Readers take no kv_read_lock: they expect no writer between their
+ * reads, as on tikvd's apply thread (the only writer of these families);
+ * another thread brackets them with kv_read_lock itself.  err must not
+ * be NULL; the other out-parameters documented "may be NULL" may.
+ *
  * Return values: actions 0 (done) or MVCC_KEY_ERROR (err filled,
  * nothing added to batch); readers 1 (found), 0 (not found) or
  * MVCC_KEY_ERROR; -1 with log_reason() when kv fails or holds a record

@@ -52,7 +52,12 @@ same_cmd(const struct cmd *a, const struct cmd *b)
 	    !region_epoch_eq(a->epoch, b->epoch) || a->now_ms != b->now_ms ||
 	    a->nops != b->nops || !buf_same(&a->split_key, &b->split_key) ||
 	    a->new_region_id != b->new_region_id ||
-	    a->n_new_peers != b->n_new_peers)
+	    a->n_new_peers != b->n_new_peers ||
+	    a->txn.action != b->txn.action || a->txn.flags != b->txn.flags ||
+	    a->txn.start_ts != b->txn.start_ts ||
+	    a->txn.commit_ts != b->txn.commit_ts ||
+	    a->txn.ttl_ms != b->txn.ttl_ms ||
+	    !buf_same(&a->txn.primary, &b->txn.primary))
 		return 0;
 	for (i = 0; i < a->nops; i++)
 		if (!same_op(&a->ops[i], &b->ops[i]))
@@ -213,6 +218,95 @@ test_write_round_trips(void)
 	cmd_free(&d);
 	buf_free(&enc);
 	buf_free(&big);
+}
+
+static int decodes(const uint8_t *, size_t, struct cmd *);
+
+/* A txn cmd of action with a key op of type t per key of keys. */
+static void
+txn_cmd(struct cmd *c, int action, int t, const char *keys)
+{
+	struct cmd_op *op;
+	const char *k;
+
+	header(c, CMD_TXN);
+	c->txn.action = action;
+	c->txn.start_ts = (1763700000123ull << 18) | 7;
+	c->txn.commit_ts = c->txn.start_ts + 1;
+	c->txn.ttl_ms = 3000;
+	setb(&c->txn.primary, "p\0", 2);
+	for (k = keys; *k != '\0'; k++) {
+		op = cmd_add_op(c, t);
+		setb(&op->key, k, 1);
+		if (t == CMD_OP_TXN_PUT || t == CMD_OP_TXN_INSERT)
+			setb(&op->value, "value", (size_t)(k - keys));
+	}
+}
+
+static void
+test_txn_round_trips(void)
+{
+	static const int types[] = { CMD_OP_TXN_PUT, CMD_OP_TXN_INSERT,
+	    CMD_OP_TXN_DELETE, CMD_OP_TXN_LOCK };
+	struct cmd c, d;
+	struct buf enc = BUF_INIT;
+	size_t i, bad = 0, trunc = 0;
+	int a;
+
+	cmd_init(&c);
+	cmd_init(&d);
+	/* A prewrite of every mutation type. */
+	txn_cmd(&c, CMD_TXN_PREWRITE, CMD_OP_TXN_PUT, "ab");
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		struct cmd_op *op = cmd_add_op(&c, types[i]);
+
+		setb(&op->key, "m", 1);
+		op->key.data[0] += (uint8_t)i;
+		if (types[i] == CMD_OP_TXN_PUT ||
+		    types[i] == CMD_OP_TXN_INSERT)
+			setb(&op->value, "", 0);
+	}
+	ok(round_trip(&c, &d, &enc), "a prewrite of every mutation type "
+	    "round-trips (%zu bytes)", enc.len);
+	for (i = 0; i < enc.len; i++)
+		trunc += decodes(enc.data, i, &d);
+	is_int((long long)trunc, 0, "every truncation of it is rejected");
+	for (a = CMD_TXN_COMMIT; a <= CMD_TXN_HEARTBEAT; a++) {
+		txn_cmd(&c, a, CMD_OP_TXN_KEY, a == CMD_TXN_RESOLVE_LOCK ?
+		    "" : "xyz");
+		c.txn.flags = a == CMD_TXN_CHECK_STATUS ?
+		    CMD_TXN_F_ROLLBACK_IF_MISSING : 0;
+		bad += !round_trip(&c, &d, &enc);
+	}
+	is_int((long long)bad, 0, "every other action round-trips");
+
+	/* A txn cmd holds txn ops only, and a raw write raw ops only. */
+	txn_cmd(&c, CMD_TXN_COMMIT, CMD_OP_PUT, "k");
+	buf_reset(&enc);
+	cmd_encode(&c, &enc);
+	ok(!decodes(enc.data, enc.len, &d), "a raw op in a txn cmd: %s",
+	    log_reason());
+	header(&c, CMD_WRITE);
+	setb(&cmd_add_op(&c, CMD_OP_TXN_PUT)->key, "k", 1);
+	buf_reset(&enc);
+	cmd_encode(&c, &enc);
+	ok(!decodes(enc.data, enc.len, &d), "a txn op in a raw write: %s",
+	    log_reason());
+	txn_cmd(&c, CMD_TXN_COMMIT, CMD_OP_TXN_KEY, "k");
+	c.txn.action = CMD_TXN_HEARTBEAT + 1;
+	buf_reset(&enc);
+	cmd_encode(&c, &enc);
+	ok(!decodes(enc.data, enc.len, &d), "an unknown action: %s",
+	    log_reason());
+	txn_cmd(&c, CMD_TXN_COMMIT, CMD_OP_TXN_KEY, "k");
+	c.txn.flags = 0x80;
+	buf_reset(&enc);
+	cmd_encode(&c, &enc);
+	ok(!decodes(enc.data, enc.len, &d), "unknown txn flags: %s",
+	    log_reason());
+	cmd_free(&c);
+	cmd_free(&d);
+	buf_free(&enc);
 }
 
 static void
@@ -489,7 +583,7 @@ test_garbage(void)
 				    (uint8_t)tap_rand();
 		} else {
 			/* A valid header, then noise. */
-			raw_header(&g, 1, 1 + (int)tap_rand_below(4));
+			raw_header(&g, 1, 1 + (int)tap_rand_below(5));
 			len = tap_rand_below(48);
 			for (i = 0; i < len; i++)
 				buf_addc(&g, (int)tap_rand_below(256));
@@ -557,6 +651,7 @@ main(void)
 {
 	test_write_round_trips();
 	test_admin_round_trips();
+	test_txn_round_trips();
 	test_sizes();
 	test_truncations();
 	test_malformed();
