@@ -19,6 +19,7 @@
 #include "proto.h"
 #include "region.h"
 #include "schema.h"
+#include "txn.h"
 #include "xmalloc.h"
 
 #define CALL_TIMEOUT_MS	5000
@@ -48,6 +49,13 @@ usage(void)
 	    "[-t ttl] key [value]\n"
 	    "       tikv-ctl [-hjx] [--pd addr] raw ttl key\n"
 	    "       tikv-ctl [-hjx] [--pd addr] raw checksum [start [end]]\n"
+	    "       tikv-ctl [-hjx] [--pd addr] txn get key\n"
+	    "       tikv-ctl [-hjx] [--pd addr] txn put key value "
+	    "[key value ...]\n"
+	    "       tikv-ctl [-hjx] [--pd addr] txn insert key value\n"
+	    "       tikv-ctl [-hjx] [--pd addr] txn delete key ...\n"
+	    "       tikv-ctl [-hjx] [--pd addr] txn scan [-k] [-l limit] "
+	    "[start [end]]\n"
 	    "       tikv-ctl [-hjx] [--pd addr] region [id | --key key]\n"
 	    "       tikv-ctl [-hj] [--pd addr] store [id]\n"
 	    "       tikv-ctl [-hjx] [--pd addr] split-region key\n"
@@ -313,15 +321,22 @@ out_key(const char *name, const void *p, size_t n)
 	buf_free(&t);
 }
 
-/* Names the key that is not there. */
+/* "key 'KEY' what", KEY spelled as output spells it. */
 static void
-key_not_found(const struct buf *key)
+key_warnx(const struct buf *key, const char *what)
 {
 	struct buf t = BUF_INIT;
 
 	bytes_text(key->data, key->len, &t);
-	warnx("key '%s' not found", t.len ? (const char *)t.data : "");
+	warnx("key '%s' %s", t.len ? (const char *)t.data : "", what);
 	buf_free(&t);
+}
+
+/* Names the key that is not there. */
+static void
+key_not_found(const struct buf *key)
+{
+	key_warnx(key, "not found");
 }
 
 static uint64_t
@@ -360,13 +375,10 @@ ctl_client(void)
 	return c;
 }
 
-/* Ends a command whose client call failed; what names the object. */
+/* Ends a command that failed: "what: why", or why alone. */
 static void __attribute__((noreturn))
-client_fail(struct client *c, const char *what)
+fail(struct client *c, const char *what, const char *why)
 {
-	char why[512];
-
-	strlcpy(why, log_reason(), sizeof(why));
 	out_finish();
 	if (what != NULL)
 		warnx("%s: %s", what, why);
@@ -374,6 +386,16 @@ client_fail(struct client *c, const char *what)
 		warnx("%s", why);
 	client_close(c);
 	exit(1);
+}
+
+/* Ends a command whose client call failed; what names the object. */
+static void __attribute__((noreturn))
+client_fail(struct client *c, const char *what)
+{
+	char why[512];
+
+	strlcpy(why, log_reason(), sizeof(why));
+	fail(c, what, why);
 }
 
 /* --- raw ----------------------------------------------------------------- */
@@ -465,40 +487,46 @@ range_args(int argc, char *argv[], int i, struct buf *start, struct buf *end)
 		bytes_arg("end key", argv[i + 1], end);
 }
 
-static int
-raw_scan(int argc, char *argv[])
+/*
+ * The options and operands of raw scan and txn scan: -k, -l limit, and
+ * -r where optstring has it; then [start [end]].
+ */
+static void
+scan_args(int argc, char *argv[], const char *optstring, size_t *limit,
+    int *flags, struct buf *start, struct buf *end)
 {
-	struct buf start = BUF_INIT, end = BUF_INIT;
-	struct client_pair *v;
-	struct client *c;
 	const char *errstr;
-	long long limit = SCAN_DEFAULT_LIMIT;
-	size_t n, i;
-	int ch, flags = 0;
+	int ch;
 
+	*limit = SCAN_DEFAULT_LIMIT;
+	*flags = 0;
 	optind = 1;
-	while ((ch = getopt(argc, argv, "+kl:r")) != -1) {
+	while ((ch = getopt(argc, argv, optstring)) != -1) {
 		switch (ch) {
 		case 'k':
-			flags |= CLIENT_KEY_ONLY;
+			*flags |= CLIENT_KEY_ONLY;
 			break;
 		case 'l':
-			limit = strtonum(optarg, 0, LLONG_MAX, &errstr);
+			*limit = (size_t)strtonum(optarg, 0, LLONG_MAX,
+			    &errstr);
 			if (errstr)
 				errx(2, "limit '%s' is %s", optarg, errstr);
 			break;
 		case 'r':
-			flags |= CLIENT_REVERSE;
+			*flags |= CLIENT_REVERSE;
 			break;
 		default:
 			usage();
 		}
 	}
-	range_args(argc, argv, optind, &start, &end);
-	c = ctl_client();
-	if (client_scan(c, start.data, start.len, end.data, end.len,
-	    (size_t)limit, flags, &v, &n) == -1)
-		client_fail(c, NULL);
+	range_args(argc, argv, optind, start, end);
+}
+
+static void
+out_pairs(const struct client_pair *v, size_t n, int flags)
+{
+	size_t i;
+
 	out_list_begin();
 	for (i = 0; i < n; i++) {
 		out_record_begin();
@@ -508,6 +536,23 @@ raw_scan(int argc, char *argv[])
 		out_record_end();
 	}
 	out_list_end();
+}
+
+static int
+raw_scan(int argc, char *argv[])
+{
+	struct buf start = BUF_INIT, end = BUF_INIT;
+	struct client_pair *v;
+	struct client *c;
+	size_t limit, n;
+	int flags;
+
+	scan_args(argc, argv, "+kl:r", &limit, &flags, &start, &end);
+	c = ctl_client();
+	if (client_scan(c, start.data, start.len, end.data, end.len,
+	    limit, flags, &v, &n) == -1)
+		client_fail(c, NULL);
+	out_pairs(v, n, flags);
 	client_pairs_free(v, n);
 	client_close(c);
 	buf_free(&start);
@@ -677,6 +722,236 @@ cmd_raw(int argc, char *argv[])
 		usage();
 	if ((c = cmd_lookup(raw_cmds, argv[1])) == NULL) {
 		warnx("unknown raw command '%s'", argv[1]);
+		usage();
+	}
+	return c->fn(argc - 1, argv + 1);
+}
+
+/* --- txn ----------------------------------------------------------------- */
+
+/*
+ * Each txn command is one transaction: it begins, reads or buffers its
+ * writes, and commits.  A commit that fails is not tried again: a
+ * conflict means another transaction wrote a key after this one began,
+ * and the user decides whether to write over it.
+ */
+
+static struct txn *
+ctl_txn_begin(struct client *c)
+{
+	struct txn *t;
+
+	if ((t = txn_begin(c)) == NULL)
+		client_fail(c, "cannot begin a transaction");
+	return t;
+}
+
+/* Ends a command whose transaction call failed. */
+static void __attribute__((noreturn))
+txn_fail(struct client *c, struct txn *t)
+{
+	char why[512];
+
+	strlcpy(why, log_reason(), sizeof(why));
+	txn_free(t);
+	fail(c, NULL, why);
+}
+
+/*
+ * Commits t and prints its timestamps (JSON only); a failed commit ends
+ * the program with status 1.  key: the key of a txn insert, named when
+ * it exists already.
+ */
+static void
+ctl_txn_commit(struct client *c, struct txn *t, const struct buf *key)
+{
+	char why[512], what[64];
+	uint64_t start_ts = txn_start_ts(t), commit_ts = 0;
+	int r;
+
+	r = txn_commit(t, &commit_ts);
+	strlcpy(why, log_reason(), sizeof(why));
+	txn_free(t);
+	if (r == 0) {
+		if (out_is_json()) {
+			out_record_begin();
+			out_u64("start_ts", start_ts);
+			out_u64("commit_ts", commit_ts);
+			out_record_end();
+		}
+		return;
+	}
+	out_finish();
+	snprintf(what, sizeof(what), "transaction %" PRIu64, start_ts);
+	switch (r) {
+	case TXN_CONFLICT:
+		warnx("%s: write conflict: another transaction wrote one of "
+		    "its keys after it began, or rolled it back; nothing was "
+		    "written", what);
+		break;
+	case TXN_ALREADY_EXIST:
+		key_warnx(key, "already exists; nothing was written");
+		break;
+	case CLIENT_UNKNOWN:
+		warnx("%s: cannot know whether it committed: %s", what, why);
+		break;
+	default:
+		warnx("%s: cannot commit: %s", what, why);
+		break;
+	}
+	client_close(c);
+	exit(1);
+}
+
+static int
+ctl_txn_get(int argc, char *argv[])
+{
+	struct buf key = BUF_INIT, val = BUF_INIT;
+	struct client *c;
+	struct txn *t;
+	int r;
+
+	if (argc != 2)
+		usage();
+	bytes_arg("key", argv[1], &key);
+	c = ctl_client();
+	t = ctl_txn_begin(c);
+	if ((r = txn_get(t, key.data, key.len, &val)) == -1)
+		txn_fail(c, t);
+	if (r == 1) {
+		out_record_begin();
+		out_key("key", key.data, key.len);
+		out_key("value", val.data, val.len);
+		if (out_is_json())
+			out_u64("start_ts", txn_start_ts(t));
+		out_record_end();
+	} else {
+		key_not_found(&key);
+	}
+	txn_free(t);
+	client_close(c);
+	buf_free(&key);
+	buf_free(&val);
+	return r == 1 ? 0 : 1;
+}
+
+static int
+ctl_txn_put(int argc, char *argv[])
+{
+	struct buf *kv;
+	struct client *c;
+	struct txn *t;
+	int i, n = argc - 1;
+
+	if (n < 2 || n % 2 != 0)
+		usage();
+	kv = xcalloc((size_t)n, sizeof(*kv));
+	for (i = 0; i < n; i += 2) {
+		bytes_arg("key", argv[i + 1], &kv[i]);
+		bytes_arg("value", argv[i + 2], &kv[i + 1]);
+	}
+	c = ctl_client();
+	t = ctl_txn_begin(c);
+	for (i = 0; i < n; i += 2)
+		txn_put(t, kv[i].data, kv[i].len, kv[i + 1].data,
+		    kv[i + 1].len);
+	ctl_txn_commit(c, t, NULL);
+	client_close(c);
+	for (i = 0; i < n; i++)
+		buf_free(&kv[i]);
+	free(kv);
+	return 0;
+}
+
+static int
+ctl_txn_insert(int argc, char *argv[])
+{
+	struct buf key = BUF_INIT, val = BUF_INIT;
+	struct client *c;
+	struct txn *t;
+
+	if (argc != 3)
+		usage();
+	bytes_arg("key", argv[1], &key);
+	bytes_arg("value", argv[2], &val);
+	c = ctl_client();
+	t = ctl_txn_begin(c);
+	txn_insert(t, key.data, key.len, val.data, val.len);
+	ctl_txn_commit(c, t, &key);
+	client_close(c);
+	buf_free(&key);
+	buf_free(&val);
+	return 0;
+}
+
+static int
+ctl_txn_delete(int argc, char *argv[])
+{
+	struct buf *keys;
+	struct client *c;
+	struct txn *t;
+	int i, n = argc - 1;
+
+	if (n < 1)
+		usage();
+	keys = xcalloc((size_t)n, sizeof(*keys));
+	for (i = 0; i < n; i++)
+		bytes_arg("key", argv[i + 1], &keys[i]);
+	c = ctl_client();
+	t = ctl_txn_begin(c);
+	for (i = 0; i < n; i++)
+		txn_delete(t, keys[i].data, keys[i].len);
+	ctl_txn_commit(c, t, NULL);
+	client_close(c);
+	for (i = 0; i < n; i++)
+		buf_free(&keys[i]);
+	free(keys);
+	return 0;
+}
+
+static int
+ctl_txn_scan(int argc, char *argv[])
+{
+	struct buf start = BUF_INIT, end = BUF_INIT;
+	struct client_pair *v;
+	struct client *c;
+	struct txn *t;
+	size_t limit, n;
+	int flags;
+
+	scan_args(argc, argv, "+kl:", &limit, &flags, &start, &end);
+	c = ctl_client();
+	t = ctl_txn_begin(c);
+	if (txn_scan(t, start.data, start.len, end.data, end.len, limit,
+	    flags, &v, &n) == -1)
+		txn_fail(c, t);
+	out_pairs(v, n, flags);
+	client_pairs_free(v, n);
+	txn_free(t);
+	client_close(c);
+	buf_free(&start);
+	buf_free(&end);
+	return 0;
+}
+
+static const struct ctl_cmd txn_cmds[] = {
+	{ "delete", ctl_txn_delete },
+	{ "get", ctl_txn_get },
+	{ "insert", ctl_txn_insert },
+	{ "put", ctl_txn_put },
+	{ "scan", ctl_txn_scan },
+	{ NULL, NULL }
+};
+
+static int
+cmd_txn(int argc, char *argv[])
+{
+	const struct ctl_cmd *c;
+
+	if (argc < 2)
+		usage();
+	if ((c = cmd_lookup(txn_cmds, argv[1])) == NULL) {
+		warnx("unknown txn command '%s'", argv[1]);
 		usage();
 	}
 	return c->fn(argc - 1, argv + 1);
@@ -898,6 +1173,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "store", cmd_store },
 	{ "transfer-leader", cmd_transfer_leader },
 	{ "tso", cmd_tso },
+	{ "txn", cmd_txn },
 	{ NULL, NULL }
 };
 

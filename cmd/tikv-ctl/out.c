@@ -18,6 +18,12 @@ out_init(int json)
 	out_json = json;
 }
 
+int
+out_is_json(void)
+{
+	return out_json;
+}
+
 void
 out_list_begin(void)
 {

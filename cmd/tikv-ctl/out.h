@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 void out_init(int json);
+/* Whether -j was given: for fields only scripts want (timestamps). */
+int out_is_json(void);
 void out_list_begin(void);
 void out_list_end(void);
 void out_record_begin(void);
