@@ -3,17 +3,21 @@
 # of its reports.
 #
 #	contrib/bench.sh [-k] [-b builddir] [-d seconds] [-n records]
-#	    [-o dir] [-p port] [-W seconds]
+#	    [-o dir] [-p port] [-t seconds] [-W seconds]
 #	contrib/bench.sh -c old-report new-report
 #
 # Starts pdd and three tikvd stores on loopback in a temporary directory
 # (default configs, so every Raft write is fdatasync'ed; only the ticks
 # and heartbeats are fast, as in the playground), measures the disk's
-# fdatasync rate in that directory, loads recordcount records, runs
-# workloads A, B, C and E at 1, 16 and 64 clients, A and C also with 16
-# commands per message, and writes bench/REPORT-<date>.txt with the
-# machine's description and one table row per operation type.  Stops the
-# cluster by pid, and removes the directory unless -k.
+# fdatasync rate in that directory, and runs two sets, raw and txn
+# (tikv-bench -m txn, one transaction per operation).  Each loads
+# recordcount records and runs workloads A, B, C and E at 1, 16 and 64
+# clients; the raw set also runs A and C with 16 commands per message.
+# Raw runs last -d seconds after -W seconds of warm-up, txn runs -t
+# seconds after 1 s, to keep the whole under 7 minutes.  Writes
+# bench/REPORT-<date>.txt with the machine's description and a table per
+# mode, one row per operation type.  Stops the cluster by pid, and
+# removes the directory unless -k.
 #
 # -c prints, for each row the two reports share, ops/s and p99 of both
 # and the change.
@@ -23,6 +27,8 @@ me=bench.sh
 build=build
 secs=15
 warmup=2
+txn_secs=5
+txn_warmup=1
 records=100000
 outdir=bench
 port=
@@ -31,12 +37,12 @@ compare=0
 
 usage() {
 	echo "usage: $me [-k] [-b builddir] [-d seconds] [-n records]" \
-	    "[-o dir] [-p port] [-W seconds]" >&2
+	    "[-o dir] [-p port] [-t seconds] [-W seconds]" >&2
 	echo "       $me -c old-report new-report" >&2
 	exit 2
 }
 
-while getopts "b:cd:kn:o:p:W:" opt; do
+while getopts "b:cd:kn:o:p:t:W:" opt; do
 	case $opt in
 	b) build=$OPTARG ;;
 	c) compare=1 ;;
@@ -45,6 +51,7 @@ while getopts "b:cd:kn:o:p:W:" opt; do
 	n) records=$OPTARG ;;
 	o) outdir=$OPTARG ;;
 	p) port=$OPTARG ;;
+	t) txn_secs=$OPTARG ;;
 	W) warmup=$OPTARG ;;
 	*) usage ;;
 	esac
@@ -235,6 +242,14 @@ done
 for w in A C; do
 	bench -w "$w" -c 16 -P 16 -d "$secs" -W "$warmup" run || :
 done
+# The txn key space is apart from the raw one: it gets its own load.
+bench -m txn -w A -c 64 -P 8 load
+for w in A B C E; do
+	for c in 1 16 64; do
+		bench -m txn -w "$w" -c "$c" -d "$txn_secs" -W "$txn_warmup" \
+		    run || :
+	done
+done
 took=$(($(date +%s) - started))
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -261,28 +276,39 @@ done
 	echo "source:    $commit"
 	echo "workloads: recordcount=$records fieldcount=10 fieldlength=100" \
 	    "(1000-byte values), zipfian"
-	echo "           (E: scans of 1 to 100 records); each run ${secs} s" \
-	    "after ${warmup} s warm-up"
-	echo "txn:       skipped: txn mode needs the transactions API" \
-	    "(issue 7)"
+	echo "           (E: scans of 1 to 100 records)"
+	echo "raw:       each run ${secs} s after ${warmup} s warm-up"
+	echo "txn:       one transaction per operation (tikv-bench -m txn;" \
+	    "load: 8 records"
+	echo "           per transaction); each run ${txn_secs} s after" \
+	    "${txn_warmup} s warm-up"
 	echo "took:      ${took} s"
 	echo
-	echo "Latencies in milliseconds; depth: commands per message."
-	echo
+	echo "Latencies in milliseconds; depth: operations sent together" \
+	    "(raw: commands per"
+	echo "message; txn: operations per transaction)."
+	for mode in raw txn; do
+		echo
+		echo "$mode mode:"
+		echo
+		awk -F, -v mode="$mode" '
+		BEGIN {
+			printf "%-5s %-8s %-4s %7s %5s %-17s %8s %9s %7s" \
+			    " %7s %7s %8s %8s %6s\n", "phase", "workload",
+			    "mode", "clients", "depth", "op", "count",
+			    "ops/s", "p50", "p95", "p99", "p99.9", "max",
+			    "errors"
+		}
+		$3 != mode || $6 ~ /^error:/ { next }
+		{
+			printf "%-5s %-8s %-4s %7d %5d %-17s %8d %9.1f" \
+			    " %7.3f %7.3f %7.3f %8.3f %8.3f %6d\n", $1, $2,
+			    $3, $4, $5, $6, $7, $8, $9 / 1000, $10 / 1000,
+			    $11 / 1000, $12 / 1000, $13 / 1000, $14
+		}' "$csv"
+	done
 	awk -F, '
-	BEGIN {
-		printf "%-5s %-8s %-4s %7s %5s %-17s %8s %9s %7s %7s %7s" \
-		    " %8s %8s %6s\n", "phase", "workload", "mode", "clients",
-		    "depth", "op", "count", "ops/s", "p50", "p95", "p99",
-		    "p99.9", "max", "errors"
-	}
-	$6 ~ /^error:/ { err[++ne] = $0; next }
-	{
-		printf "%-5s %-8s %-4s %7d %5d %-17s %8d %9.1f %7.3f %7.3f" \
-		    " %7.3f %8.3f %8.3f %6d\n", $1, $2, $3, $4, $5, $6, $7,
-		    $8, $9 / 1000, $10 / 1000, $11 / 1000, $12 / 1000,
-		    $13 / 1000, $14
-	}
+	$6 ~ /^error:/ { err[++ne] = $0 }
 	END {
 		printf "\nerrors by kind:"
 		if (ne == 0)
@@ -290,8 +316,9 @@ done
 		printf "\n"
 		for (i = 1; i <= ne; i++) {
 			split(err[i], f, ",")
-			printf "  %s %s clients %s depth %s: %s %s\n", f[1],
-			    f[2], f[4], f[5], substr(f[6], 7), f[14]
+			printf "  %s %s %s clients %s depth %s: %s %s\n",
+			    f[1], f[2], f[3], f[4], f[5], substr(f[6], 7),
+			    f[14]
 		}
 	}' "$csv"
 	echo

@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='tikv-bench: load writes recordcount records, a read-only run finds them all, summaries add up, bad options and properties exit 2'
+test_description='tikv-bench: load writes recordcount records, a read-only run finds them all, summaries add up, in raw and txn mode; bad options and properties exit 2'
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-cluster.sh"
 
@@ -64,11 +64,6 @@ test_expect_success 'bad option values exit 2 naming the value' '
 	grep "unknown workload .G." err
 '
 
-test_expect_success 'txn mode is refused until the transactions API exists' '
-	test_expect_code 2 tikv-bench -m txn -w A run 2>err &&
-	grep "txn mode needs the transactions API (issue 7)" err
-'
-
 test_expect_success 'unknown and malformed workload properties exit 2' '
 	test_expect_code 2 tikv-bench -p readprop=1 run 2>err &&
 	grep "unknown workload property .readprop." err &&
@@ -91,6 +86,9 @@ test_expect_success 'no cluster: status 1 and the reason' '
 	port=$(test_free_port) &&
 	test_expect_code 1 tikv-bench --pd "127.0.0.1:$port" -w C run \
 		>out 2>err &&
+	grep "cannot reach the cluster through .127.0.0.1:$port." err &&
+	test_expect_code 1 tikv-bench -m txn --pd "127.0.0.1:$port" -w C \
+		run >out 2>err &&
 	grep "cannot reach the cluster through .127.0.0.1:$port." err
 '
 
@@ -114,7 +112,8 @@ test_expect_success RAWSCAN 'a full scan finds exactly recordcount records' '
 	test_line_count = 500 keys &&
 	sort -u keys >uniq &&
 	test_line_count = 500 uniq &&
-	! grep -v "^user[0-9][0-9]*\$" keys
+	! grep -v "^user[0-9][0-9]*\$" keys &&
+	cp keys load-keys
 '
 
 test_expect_success RAWSCAN 'ordered inserts make YCSB keys: prefix and zero-padded number' '
@@ -184,6 +183,99 @@ test_expect_success RAWSCAN 'workload E: its inserts are new records the scan fi
 	test "$inserts" -gt 0 &&
 	ctl raw scan -k -l 0 user usf >keys &&
 	test_line_count = $((500 + inserts)) keys
+'
+
+# Only write conflicts may fail a txn run (neither retried nor an error
+# of the store); reads never fail.
+txn_errors='
+	!grep({ $_->{kind} ne "conflict" } @{$j->{errors}}) &&
+	(!$op{READ} || $op{READ}{errors} == 0)
+'
+
+test_expect_success 'txn mode: load writes recordcount records in transactions' '
+	tikv-bench -m txn -c 4 -P 4 -p recordcount=500 -o json load \
+		>tload.json &&
+	json_check tload.json "\$j->{phase} eq \"load\" &&
+		\$j->{mode} eq \"txn\" && \$j->{depth} == 4 &&
+		\$op{INSERT}{count} == 500 && \$j->{total}{errors} == 0" &&
+	json_check tload.json "$sums"
+'
+
+test_expect_success 'txn mode: a full txn scan finds exactly the records loaded' '
+	ctl txn scan -k -l 0 user usf >tkeys &&
+	test_line_count = 500 tkeys &&
+	test_cmp load-keys tkeys
+'
+
+test_expect_success 'txn mode: a read-only run finds every key it asks for' '
+	tikv-bench -m txn -c 4 -w C -p recordcount=500 \
+		-p operationcount=1000 -o json run >tc.json &&
+	json_check tc.json "\$op{READ}{count} == 1000 &&
+		\$op{READ}{errors} == 0 && \$j->{total}{count} == 1000 &&
+		@{\$j->{errors}} == 0 && keys(%op) == 1 &&
+		\$j->{mode} eq \"txn\"" &&
+	json_check tc.json "$sums"
+'
+
+test_expect_success 'txn mode: so does one with 8 reads per transaction' '
+	tikv-bench -m txn -c 2 -P 8 -w C -p recordcount=500 \
+		-p operationcount=1000 -p requestdistribution=uniform \
+		-o csv run >tc8.csv &&
+	grep "^run,C,txn,2,8,READ,1000,.*,0\$" tc8.csv &&
+	grep "^run,C,txn,2,8,TOTAL,1000,.*,0\$" tc8.csv &&
+	! grep ",error:" tc8.csv
+'
+
+test_expect_success 'txn mode: a read of a record never loaded counts as not_found' '
+	tikv-bench -m txn -c 2 -w C -p recordcount=600 -p operationcount=600 \
+		-p requestdistribution=uniform -o json run >tmiss.json &&
+	json_check tmiss.json "\$op{READ}{errors} > 0 &&
+		\$j->{errors}[0]{kind} eq \"not_found\" &&
+		\$op{READ}{count} + \$op{READ}{errors} == 600" &&
+	json_check tmiss.json "$sums"
+'
+
+test_expect_success 'txn mode: workload A adds up; only conflicts fail' '
+	tikv-bench -m txn -c 4 -w A -p recordcount=500 -p operationcount=600 \
+		-o json run >ta.json &&
+	json_check ta.json "\$op{READ}{count} > 0 && \$op{UPDATE}{count} > 0 &&
+		\$j->{total}{count} + \$j->{total}{errors} == 600" &&
+	json_check ta.json "$txn_errors" &&
+	json_check ta.json "$sums"
+'
+
+test_expect_success 'txn mode: updates of one record from 8 clients conflict' '
+	tikv-bench -m txn -c 8 -w A -p recordcount=1 -p readproportion=0 \
+		-p updateproportion=1 -p operationcount=400 -o json run \
+		>thot.json &&
+	json_check thot.json "\$op{UPDATE}{errors} > 0 &&
+		\$op{UPDATE}{count} > 0 &&
+		\$op{UPDATE}{count} + \$op{UPDATE}{errors} == 400" &&
+	json_check thot.json "$txn_errors" &&
+	json_check thot.json "$sums"
+'
+
+test_expect_success 'txn mode: workload F, 4 operations per transaction, adds up' '
+	tikv-bench -m txn -c 2 -P 4 -w F -p recordcount=500 \
+		-p operationcount=400 -o json run >tf.json &&
+	json_check tf.json "\$op{READ_MODIFY_WRITE}{count} > 0 &&
+		\$j->{total}{count} + \$j->{total}{errors} == 400 &&
+		!grep({ \$_->{kind} eq \"not_found\" } @{\$j->{errors}})" &&
+	json_check tf.json "$txn_errors" &&
+	json_check tf.json "$sums"
+'
+
+test_expect_success 'txn mode: workload E: its inserts are new records the txn scan finds' '
+	tikv-bench -m txn -c 2 -w E -p recordcount=500 -p operationcount=300 \
+		-p maxscanlength=10 -o json run >te.json &&
+	json_check te.json "\$op{SCAN}{count} > 0 && \$op{INSERT}{count} > 0 &&
+		\$j->{total}{errors} == 0" &&
+	json_check te.json "$sums" &&
+	inserts=$(sed -n "s/.*{\"op\": \"INSERT\", \"count\": \([0-9]*\),.*/\1/p" \
+		te.json) &&
+	test "$inserts" -gt 0 &&
+	ctl txn scan -k -l 0 user usf >tkeys &&
+	test_line_count = $((500 + inserts)) tkeys
 '
 
 test_expect_success 'piped, a timed run prints no progress lines' '

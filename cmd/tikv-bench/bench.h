@@ -29,9 +29,10 @@ struct bench {
 	struct client *client;
 	struct workload *w;
 	int phase;
-	const char *mode;		/* "raw" */
+	const char *mode;		/* "raw" or "txn" */
+	int txn;			/* one transaction per operation */
 	int threads;
-	int depth;			/* commands per message */
+	int depth;			/* operations sent together */
 	uint64_t rate;			/* ops/s over all threads; 0: as fast */
 	uint64_t duration;		/* seconds measured; 0: by count */
 	uint64_t warmup;		/* seconds not measured (run only) */

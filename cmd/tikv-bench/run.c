@@ -10,6 +10,15 @@
  * one message per region), and scans one after another.  Each operation
  * counts the time of the call that carried it; a read-modify-write both.
  *
+ * In txn mode (-m txn) each operation is a transaction of its own, and
+ * a batch of depth operations makes at most one read-only transaction
+ * for its reads (txn_batch_get), one for its writes (updates, inserts,
+ * and read-modify-writes, whose reads come first in it; one commit), and
+ * one per scan.  Each operation counts the time of its transaction, from
+ * txn_begin (a timestamp from PD) to the reply of the commit.  A write
+ * conflict or an unknown outcome fails every operation of the
+ * transaction; none is retried.
+ *
  * Inserts of the run phase take record numbers from recordcount up.  A
  * reader only picks records below the acknowledged limit: one past the
  * highest number every insert below which has finished, as YCSB's
@@ -28,6 +37,7 @@
 #include "buf.h"
 #include "client.h"
 #include "log.h"
+#include "txn.h"
 #include "xmalloc.h"
 
 #define TICK_MS			100
@@ -63,6 +73,7 @@ struct worker {
 	uint64_t *lat_us;
 	int *status;
 	const char **why;		/* ST_FAILED: the reason */
+	const char **kind;		/* ST_FAILED: its kind; NULL: by why */
 	struct buf *keys;
 	struct bytes *kb;
 	struct bytes *vb;
@@ -336,6 +347,200 @@ do_scans(struct worker *wk, size_t n)
 	}
 }
 
+/* --- one batch in transactions (txn mode) -------------------------------- */
+
+static int
+is_write(int op)
+{
+	return op == OP_UPDATE || op == OP_INSERT || op == OP_RMW;
+}
+
+/*
+ * A failed transaction call: rc is its return.  Fills dst with the
+ * reason and returns the error kind, NULL to classify the reason.
+ */
+static const char *
+txn_failure(int rc, uint64_t start_ts, char *dst)
+{
+	switch (rc) {
+	case TXN_CONFLICT:
+		snprintf(dst, ERRSAMPLE_LEN, "write conflict: a key was "
+		    "written after start_ts %" PRIu64 ", or the transaction "
+		    "was rolled back by another", start_ts);
+		return "conflict";
+	case TXN_ALREADY_EXIST:
+		snprintf(dst, ERRSAMPLE_LEN, "a key inserted exists");
+		return "already_exist";
+	case CLIENT_UNKNOWN:
+		keep_reason(dst);
+		return "outcome_unknown";
+	default:
+		keep_reason(dst);
+		return NULL;
+	}
+}
+
+/* The READ operations, in one read-only transaction. */
+static void
+txn_reads(struct worker *wk, size_t n)
+{
+	struct client *c = wk->r->b->client;
+	struct txn *t;
+	size_t i, m = 0, j;
+	uint64_t t0, us;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if (wk->op[i] == OP_READ) {
+			wk->idx[m] = i;
+			wk->kb[m] = buf_bytes(&wk->keys[i]);
+			m++;
+		}
+	if (m == 0)
+		return;
+	t0 = now_ns();
+	if ((t = txn_begin(c)) == NULL)
+		rc = -1;
+	else if (m == 1) {
+		rc = txn_get(t, wk->kb[0].ptr, wk->kb[0].len, &wk->vals[0]);
+		if (rc >= 0) {
+			wk->found[0] = rc;
+			rc = 0;
+		}
+	} else
+		rc = txn_batch_get(t, wk->kb, m, wk->found, wk->vals);
+	if (rc == -1)
+		keep_reason(wk->read_reason);
+	if (t != NULL)
+		txn_free(t);
+	us = (now_ns() - t0) / 1000;
+	for (j = 0; j < m; j++) {
+		i = wk->idx[j];
+		wk->lat_us[i] = us;
+		if (rc == -1) {
+			wk->status[i] = ST_FAILED;
+			wk->why[i] = wk->read_reason;
+		} else if (!wk->found[j])
+			wk->status[i] = ST_NOT_FOUND;
+	}
+}
+
+/*
+ * The reads of the READ_MODIFY_WRITE operations, in the transaction
+ * that writes them: a record that is not there is still written, as in
+ * raw mode, and counted not found.
+ */
+static int
+txn_rmw_reads(struct worker *wk, struct txn *t, size_t n)
+{
+	size_t i, m = 0, j;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if (wk->op[i] == OP_RMW) {
+			wk->idx[m] = i;
+			wk->kb[m] = buf_bytes(&wk->keys[i]);
+			m++;
+		}
+	if (m == 0)
+		return 0;
+	if (m == 1) {
+		rc = txn_get(t, wk->kb[0].ptr, wk->kb[0].len, &wk->vals[0]);
+		if (rc >= 0) {
+			wk->found[0] = rc;
+			rc = 0;
+		}
+	} else
+		rc = txn_batch_get(t, wk->kb, m, wk->found, wk->vals);
+	if (rc == -1)
+		return -1;
+	for (j = 0; j < m; j++)
+		if (!wk->found[j])
+			wk->status[wk->idx[j]] = ST_NOT_FOUND;
+	return 0;
+}
+
+/* UPDATE, INSERT and READ_MODIFY_WRITE: one transaction, one commit. */
+static void
+txn_writes(struct worker *wk, size_t n)
+{
+	struct client *c = wk->r->b->client;
+	struct txn *t;
+	struct bytes v;
+	const char *kind = NULL;
+	size_t i, m = 0;
+	uint64_t t0, us, start_ts = 0;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if (is_write(wk->op[i]))
+			m++;
+	if (m == 0)
+		return;
+	t0 = now_ns();
+	if ((t = txn_begin(c)) == NULL)
+		rc = -1;
+	else if ((rc = txn_rmw_reads(wk, t, n)) == 0) {
+		start_ts = txn_start_ts(t);
+		for (i = 0; i < n; i++)
+			if (is_write(wk->op[i])) {
+				pick_value(wk, &v);
+				txn_put(t, wk->keys[i].data, wk->keys[i].len,
+				    v.ptr, v.len);
+			}
+		rc = txn_commit(t, NULL);
+	}
+	if (rc != 0)
+		kind = txn_failure(rc, start_ts, wk->write_reason);
+	if (t != NULL)
+		txn_free(t);
+	us = (now_ns() - t0) / 1000;
+	for (i = 0; i < n; i++) {
+		if (!is_write(wk->op[i]))
+			continue;
+		wk->lat_us[i] = us;
+		if (rc != 0) {
+			wk->status[i] = ST_FAILED;
+			wk->why[i] = wk->write_reason;
+			wk->kind[i] = kind;
+		}
+		if (wk->op[i] == OP_INSERT && wk->r->b->phase == PHASE_RUN)
+			ack_insert(wk->r, wk->keynum[i]);
+	}
+}
+
+/* Each SCAN in a read-only transaction of its own. */
+static void
+txn_scans(struct worker *wk, size_t n)
+{
+	struct client *c = wk->r->b->client;
+	struct client_pair *pairs;
+	struct txn *t;
+	size_t i, np;
+	uint64_t t0;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (wk->op[i] != OP_SCAN)
+			continue;
+		t0 = now_ns();
+		if ((t = txn_begin(c)) == NULL)
+			rc = -1;
+		else
+			rc = txn_scan(t, wk->keys[i].data, wk->keys[i].len,
+			    wk->end.data, wk->end.len,
+			    (size_t)wk->scanlen[i], 0, &pairs, &np);
+		if (rc == -1) {
+			wk->status[i] = ST_FAILED;
+			wk->why[i] = keep_reason(wk->scan_reason);
+		} else
+			client_pairs_free(pairs, np);
+		if (t != NULL)
+			txn_free(t);
+		wk->lat_us[i] = (now_ns() - t0) / 1000;
+	}
+}
+
 static void
 account(struct worker *wk, size_t n, int rec)
 {
@@ -355,7 +560,11 @@ account(struct worker *wk, size_t n, int rec)
 			    (const char *)wk->keys[i].data);
 			break;
 		default:
-			errkind_classify(wk->why[i], kind, sizeof(kind));
+			if (wk->kind[i] != NULL)
+				strlcpy(kind, wk->kind[i], sizeof(kind));
+			else
+				errkind_classify(wk->why[i], kind,
+				    sizeof(kind));
 			errkind_add(wk->kinds, &wk->nkinds, kind, 1,
 			    wk->why[i]);
 			break;
@@ -376,10 +585,17 @@ execute(struct worker *wk, size_t n, int rec)
 		wk->status[i] = ST_OK;
 		wk->lat_us[i] = 0;
 		wk->why[i] = NULL;
+		wk->kind[i] = NULL;
 	}
-	do_reads(wk, n);
-	do_writes(wk, n);
-	do_scans(wk, n);
+	if (wk->r->b->txn) {
+		txn_reads(wk, n);
+		txn_writes(wk, n);
+		txn_scans(wk, n);
+	} else {
+		do_reads(wk, n);
+		do_writes(wk, n);
+		do_scans(wk, n);
+	}
 	account(wk, n, rec);
 }
 
@@ -482,6 +698,7 @@ worker_init(struct worker *wk, struct runner *r, int id,
 	wk->lat_us = xcalloc(d, sizeof(*wk->lat_us));
 	wk->status = xcalloc(d, sizeof(*wk->status));
 	wk->why = xcalloc(d, sizeof(*wk->why));
+	wk->kind = xcalloc(d, sizeof(*wk->kind));
 	wk->keys = xcalloc(d, sizeof(*wk->keys));
 	wk->kb = xcalloc(d, sizeof(*wk->kb));
 	wk->vb = xcalloc(d, sizeof(*wk->vb));
@@ -508,6 +725,7 @@ worker_free(struct worker *wk)
 	free(wk->lat_us);
 	free(wk->status);
 	free(wk->why);
+	free(wk->kind);
 	free(wk->keys);
 	free(wk->kb);
 	free(wk->vb);
