@@ -10,6 +10,7 @@
  *	txn_bank -p pd_url [-t timeout_ms] check -n accounts -b balance
  *	txn_bank -p pd_url [-t timeout_ms] show
  *	txn_bank -p pd_url [-T ttl_ms] [-t timeout_ms] move from to amount
+ *	txn_bank -p pd_url [-t timeout_ms] selftest
  *
  * init creates the accounts (inserts: they must not exist).  run makes
  * random transfers from c threads for d seconds (a transaction that
@@ -19,7 +20,10 @@
  * total its first sum saw.  It prints "transfers N conflicts N errors N
  * checks N" and exits 1 if a check saw a wrong total or count.  check
  * sums the accounts once; show prints "account balance" lines; move
- * makes one transfer.  -T sets the lock TTL of the transactions
+ * makes one transfer.  selftest checks, on keys "st/..." of its own, what
+ * the bank does not reach: reads of a transaction's own writes, scans
+ * merging them with the store's pairs, conflicts, snapshots and commits
+ * of many keys.  -T sets the lock TTL of the transactions
  * (txn_set_ttl), for tests that leave locks behind with
  * TIKV_TXN_FAILPOINT.
  *
@@ -31,6 +35,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -81,7 +86,8 @@ usage(void)
 	    "-b balance\n"
 	    "       txn_bank -p pd_url [-t timeout_ms] show\n"
 	    "       txn_bank -p pd_url [-T ttl_ms] [-t timeout_ms] move "
-	    "from to amount\n");
+	    "from to amount\n"
+	    "       txn_bank -p pd_url [-t timeout_ms] selftest\n");
 	exit(2);
 }
 
@@ -352,10 +358,13 @@ cmd_init(char *const *args)
 		klen = acct_key(i, key, sizeof(key));
 		txn_insert(t, key, klen, v, (size_t)n);
 	}
-	if ((rc = txn_commit(t, NULL)) != 0)
-		errx(1, "init: %s%s", rc == TXN_ALREADY_EXIST ?
-		    "an account exists already: " : "", log_reason());
+	rc = txn_commit(t, NULL);
 	txn_free(t);
+	if (rc != 0) {
+		warnx("init: %s%s", rc == TXN_ALREADY_EXIST ?
+		    "an account exists already: " : "", log_reason());
+		return 1;
+	}
 	printf("%lld accounts of %lld\n", naccounts, balance);
 	return 0;
 }
@@ -407,6 +416,295 @@ cmd_move(char *const *args)
 	return 0;
 }
 
+/* --- selftest ------------------------------------------------------------ */
+
+/*
+ * The semantics the bank does not reach, on keys of their own (ST_START
+ * up to ST_END): reads of a transaction's own writes, scans merging them
+ * with the store's pairs across pages, conflicts of inserts, locks and
+ * writes, snapshots, and commits of many lines.
+ */
+#define ST_START	"st/"
+#define ST_END		"st/~"
+#define ST_BIG		1400
+
+static int st_failed;
+static int st_passed;
+
+static void st_check(int, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+st_check(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok) {
+		st_passed++;
+		return;
+	}
+	st_failed++;
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+}
+
+static struct txn *
+st_begin(void)
+{
+	struct txn *t;
+
+	if ((t = begin()) == NULL)
+		errx(1, "selftest: begin: %s", log_reason());
+	return t;
+}
+
+static void
+st_put(struct txn *t, const char *k, const char *v)
+{
+	txn_put(t, k, strlen(k), v, strlen(v));
+}
+
+static void
+st_commit(struct txn *t, int want, const char *what)
+{
+	int rc = txn_commit(t, NULL);
+
+	st_check(rc == want, "selftest: %s: commit gave %d, wanted %d (%s)",
+	    what, rc, want, rc == 0 ? "no error" : log_reason());
+	txn_free(t);
+}
+
+/* want: the value, or NULL for none. */
+static void
+st_get(struct txn *t, const char *k, const char *want)
+{
+	struct buf v = BUF_INIT;
+	int rc;
+
+	rc = txn_get(t, k, strlen(k), &v);
+	if (rc == -1)
+		st_check(0, "selftest: get '%s': %s", k, log_reason());
+	else if (want == NULL)
+		st_check(rc == 0, "selftest: get '%s': '%s', wanted none", k,
+		    (const char *)v.data);
+	else
+		st_check(rc == 1 && strcmp((const char *)v.data, want) == 0,
+		    "selftest: get '%s': %s'%s', wanted '%s'", k,
+		    rc ? "" : "none ", rc ? (const char *)v.data : "", want);
+	buf_free(&v);
+}
+
+/* Scans into "k=v k=v ..." (KEY_ONLY: "k= k= ..."). */
+static int
+st_scan(struct txn *t, const char *start, const char *end, size_t limit,
+    int flags, struct buf *out)
+{
+	struct client_pair *p;
+	size_t n, i;
+
+	buf_reset(out);
+	if (txn_scan(t, start, strlen(start), end, strlen(end), limit, flags,
+	    &p, &n) == -1) {
+		buf_printf(out, "error: %s", log_reason());
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		buf_printf(out, "%s%s=%s", i ? " " : "",
+		    (const char *)p[i].key.data,
+		    (const char *)p[i].value.data);
+	client_pairs_free(p, n);
+	return 0;
+}
+
+static void
+st_scan_is(struct txn *t, const char *start, const char *end, size_t limit,
+    int flags, const char *want)
+{
+	struct buf got = BUF_INIT;
+
+	st_scan(t, start, end, limit, flags, &got);
+	st_check(got.len == strlen(want) && memcmp(got.data, want,
+	    got.len) == 0, "selftest: scan [%s, %s) limit %zu: '%.300s', "
+	    "wanted '%.300s'", start, end, limit, (const char *)got.data,
+	    want);
+	buf_free(&got);
+}
+
+static void
+st_own_writes(void)
+{
+	struct bytes keys[6];
+	struct buf vals[6];
+	static const char *const bk[6] = { "st/1", "st/2", "st/3", "st/5",
+	    "st/6", "st/3" };
+	static const char *const bv[6] = { "a", "b", "C", NULL, NULL, "C" };
+	int found[6], i;
+	struct txn *t;
+
+	t = st_begin();
+	st_put(t, "st/1", "a");
+	st_put(t, "st/3", "c");
+	st_put(t, "st/5", "e");
+	st_commit(t, 0, "three keys");
+
+	t = st_begin();
+	st_put(t, "st/2", "b");
+	st_put(t, "st/3", "x");
+	st_put(t, "st/3", "C");
+	txn_delete(t, "st/5", 4);
+	txn_lock_key(t, "st/1", 4);
+	txn_insert(t, "st/4", 4, "d", 1);
+	txn_lock_key(t, "st/4", 4);
+	st_get(t, "st/1", "a");
+	st_get(t, "st/2", "b");
+	st_get(t, "st/3", "C");
+	st_get(t, "st/4", "d");
+	st_get(t, "st/5", NULL);
+	st_get(t, "st/6", NULL);
+	for (i = 0; i < 6; i++) {
+		keys[i].ptr = (const uint8_t *)bk[i];
+		keys[i].len = strlen(bk[i]);
+		buf_init(&vals[i]);
+	}
+	if (txn_batch_get(t, keys, 6, found, vals) == -1)
+		st_check(0, "selftest: batch get: %s", log_reason());
+	else
+		for (i = 0; i < 6; i++)
+			st_check(bv[i] == NULL ? !found[i] : found[i] &&
+			    strcmp((const char *)vals[i].data, bv[i]) == 0,
+			    "selftest: batch get '%s': %s'%s'", bk[i],
+			    found[i] ? "" : "none ",
+			    (const char *)vals[i].data);
+	for (i = 0; i < 6; i++)
+		buf_free(&vals[i]);
+	st_scan_is(t, ST_START, ST_END, 0, 0,
+	    "st/1=a st/2=b st/3=C st/4=d");
+	st_scan_is(t, ST_START, ST_END, 2, 0, "st/1=a st/2=b");
+	st_scan_is(t, "st/2", "st/4", 0, 0, "st/2=b st/3=C");
+	st_scan_is(t, "st/3", "", 0, CLIENT_KEY_ONLY, "st/3= st/4=");
+	st_commit(t, 0, "own writes");
+
+	t = st_begin();
+	st_scan_is(t, ST_START, ST_END, 0, 0,
+	    "st/1=a st/2=b st/3=C st/4=d");
+	txn_free(t);
+}
+
+static void
+st_conflicts(void)
+{
+	struct txn *t, *u;
+
+	t = st_begin();
+	txn_insert(t, "st/1", 4, "x", 1);
+	txn_insert(t, "st/0", 4, "x", 1);
+	st_commit(t, TXN_ALREADY_EXIST, "insert of a key that exists");
+	t = st_begin();
+	st_scan_is(t, ST_START, ST_END, 0, 0,
+	    "st/1=a st/2=b st/3=C st/4=d");
+	txn_free(t);
+
+	t = st_begin();
+	u = st_begin();
+	st_put(t, "st/2", "t");
+	st_put(u, "st/2", "u");
+	st_commit(u, 0, "the first of two writers");
+	st_commit(t, TXN_CONFLICT, "the second of two writers");
+
+	t = st_begin();
+	txn_lock_key(t, "st/3", 4);
+	st_put(t, "st/9", "t");
+	u = st_begin();
+	st_put(u, "st/3", "u");
+	st_commit(u, 0, "a write of a key another locks");
+	st_commit(t, TXN_CONFLICT, "a lock of a key written since");
+
+	/* A snapshot does not see a later commit. */
+	t = st_begin();
+	u = st_begin();
+	st_put(u, "st/1", "u");
+	st_commit(u, 0, "a write after a snapshot");
+	st_get(t, "st/1", "a");
+	st_scan_is(t, ST_START, ST_END, 0, 0,
+	    "st/1=a st/2=u st/3=u st/4=d");
+	txn_free(t);
+}
+
+/* Many keys: commits of several lines, scans of several pages merged
+ * with as many own writes. */
+static void
+st_big(void)
+{
+	struct buf want = BUF_INIT, want2 = BUF_INIT;
+	char k[32];
+	struct txn *t;
+	size_t n = 0;
+	int i;
+
+	t = st_begin();
+	for (i = 0; i < ST_BIG; i += 2) {
+		snprintf(k, sizeof(k), "st/big%04d", i);
+		st_put(t, k, k);
+	}
+	st_commit(t, 0, "even keys");
+
+	t = st_begin();
+	for (i = 0; i < ST_BIG; i++) {
+		snprintf(k, sizeof(k), "st/big%04d", i);
+		if (i % 2)
+			st_put(t, k, k);
+		else if (i % 4 == 0)
+			txn_delete(t, k, strlen(k));
+		if (i % 4 == 0)
+			continue;
+		buf_printf(&want, "%s%s=%s", n ? " " : "", k, k);
+		if (++n == 500)
+			buf_add(&want2, want.data, want.len);
+	}
+	st_scan_is(t, "st/big", "st/bih", 0, 0, (const char *)want.data);
+	st_scan_is(t, "st/big", "st/bih", 500, 0, (const char *)want2.data);
+	st_commit(t, 0, "odd keys and deletes");
+	t = st_begin();
+	st_scan_is(t, "st/big", "st/bih", 0, 0, (const char *)want.data);
+	txn_free(t);
+	buf_free(&want);
+	buf_free(&want2);
+}
+
+static void
+st_cleanup(void)
+{
+	struct client_pair *p;
+	struct txn *t;
+	size_t n, i;
+
+	t = st_begin();
+	if (txn_scan(t, ST_START, strlen(ST_START), ST_END, strlen(ST_END),
+	    0, CLIENT_KEY_ONLY, &p, &n) == -1)
+		errx(1, "selftest: cleanup: %s", log_reason());
+	for (i = 0; i < n; i++)
+		txn_delete(t, p[i].key.data, p[i].key.len);
+	client_pairs_free(p, n);
+	st_commit(t, 0, "cleanup");
+	t = st_begin();
+	st_scan_is(t, ST_START, ST_END, 0, 0, "");
+	txn_free(t);
+}
+
+static int
+cmd_selftest(char *const *args)
+{
+	st_cleanup();
+	st_own_writes();
+	st_conflicts();
+	st_big();
+	st_cleanup();
+	printf("selftest: %d checks passed, %d failed\n", st_passed,
+	    st_failed);
+	return st_failed ? 1 : 0;
+}
+
 static const struct command {
 	const char *name;
 	int nargs;
@@ -416,6 +714,7 @@ static const struct command {
 	{ "init", 0, cmd_init },
 	{ "move", 3, cmd_move },
 	{ "run", 0, cmd_run },
+	{ "selftest", 0, cmd_selftest },
 	{ "show", 0, cmd_show },
 	{ NULL, 0, NULL }
 };
