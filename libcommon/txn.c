@@ -95,8 +95,7 @@ struct group {
 	size_t line_keys;
 	int head_first;			/* items[0]'s line before any other */
 	/* Appends the arguments after the region context. */
-	void (*args)(struct group *, const struct item *, size_t,
-	    struct buf *);
+	void (*args)(struct group *, const struct item *, size_t, struct buf *);
 	/* GROUP_* for the reply (word w, in t->reply), or < 0 to stop. */
 	int (*reply)(struct group *, const struct item *, size_t, int w);
 	const struct mut *const *muts;	/* prewrite */
@@ -751,6 +750,8 @@ txn_commit(struct txn *t, uint64_t *commit_ts)
 		return -1;
 	}
 	t->finished = 1;
+	if (commit_ts != NULL)
+		*commit_ts = 0;
 	if (t->nmuts == 0)
 		return 0;
 	muts = xreallocarray(NULL, t->nmuts, sizeof(*muts));

@@ -109,6 +109,13 @@ nap_ms(long ms)
 		;
 }
 
+/* A buffer as a string: an empty one may have no data at all. */
+static const char *
+str(const struct buf *b)
+{
+	return b->data != NULL ? (const char *)b->data : "";
+}
+
 static size_t
 acct_key(long long i, char *key, size_t size)
 {
@@ -194,8 +201,7 @@ transfer(const char *from, const char *to, long long amount)
 		}
 		if (parse_balance(&vals[i], &bal[i]) == -1) {
 			log_setreason("account '%s' holds '%s'",
-			    (const char *)keys[i].ptr,
-			    (const char *)vals[i].data);
+			    (const char *)keys[i].ptr, str(&vals[i]));
 			goto out;
 		}
 	}
@@ -244,12 +250,11 @@ sum_accounts(long long *count, long long *total, int show)
 	for (i = 0; i < n; i++) {
 		if (parse_balance(&p[i].value, &b) == -1) {
 			log_setreason("account '%s' holds '%s'",
-			    (const char *)p[i].key.data,
-			    (const char *)p[i].value.data);
+			    str(&p[i].key), str(&p[i].value));
 			goto out;
 		}
 		if (show)
-			printf("%s %lld\n", (const char *)p[i].key.data, b);
+			printf("%s %lld\n", str(&p[i].key), b);
 		*total += b;
 	}
 	rc = 0;
@@ -487,11 +492,11 @@ st_get(struct txn *t, const char *k, const char *want)
 		st_check(0, "selftest: get '%s': %s", k, log_reason());
 	else if (want == NULL)
 		st_check(rc == 0, "selftest: get '%s': '%s', wanted none", k,
-		    (const char *)v.data);
+		    str(&v));
 	else
-		st_check(rc == 1 && strcmp((const char *)v.data, want) == 0,
+		st_check(rc == 1 && strcmp(str(&v), want) == 0,
 		    "selftest: get '%s': %s'%s', wanted '%s'", k,
-		    rc ? "" : "none ", rc ? (const char *)v.data : "", want);
+		    rc ? "" : "none ", rc ? str(&v) : "", want);
 	buf_free(&v);
 }
 
@@ -510,9 +515,8 @@ st_scan(struct txn *t, const char *start, const char *end, size_t limit,
 		return -1;
 	}
 	for (i = 0; i < n; i++)
-		buf_printf(out, "%s%s=%s", i ? " " : "",
-		    (const char *)p[i].key.data,
-		    (const char *)p[i].value.data);
+		buf_printf(out, "%s%s=%s", i ? " " : "", str(&p[i].key),
+		    str(&p[i].value));
 	client_pairs_free(p, n);
 	return 0;
 }
@@ -524,10 +528,9 @@ st_scan_is(struct txn *t, const char *start, const char *end, size_t limit,
 	struct buf got = BUF_INIT;
 
 	st_scan(t, start, end, limit, flags, &got);
-	st_check(got.len == strlen(want) && memcmp(got.data, want,
-	    got.len) == 0, "selftest: scan [%s, %s) limit %zu: '%.300s', "
-	    "wanted '%.300s'", start, end, limit, (const char *)got.data,
-	    want);
+	st_check(strcmp(str(&got), want) == 0, "selftest: scan [%s, %s) "
+	    "limit %zu: '%.300s', wanted '%.300s'", start, end, limit,
+	    str(&got), want);
 	buf_free(&got);
 }
 
@@ -572,10 +575,9 @@ st_own_writes(void)
 	else
 		for (i = 0; i < 6; i++)
 			st_check(bv[i] == NULL ? !found[i] : found[i] &&
-			    strcmp((const char *)vals[i].data, bv[i]) == 0,
+			    strcmp(str(&vals[i]), bv[i]) == 0,
 			    "selftest: batch get '%s': %s'%s'", bk[i],
-			    found[i] ? "" : "none ",
-			    (const char *)vals[i].data);
+			    found[i] ? "" : "none ", str(&vals[i]));
 	for (i = 0; i < 6; i++)
 		buf_free(&vals[i]);
 	st_scan_is(t, ST_START, ST_END, 0, 0,
@@ -662,11 +664,11 @@ st_big(void)
 		if (++n == 500)
 			buf_add(&want2, want.data, want.len);
 	}
-	st_scan_is(t, "st/big", "st/bih", 0, 0, (const char *)want.data);
-	st_scan_is(t, "st/big", "st/bih", 500, 0, (const char *)want2.data);
+	st_scan_is(t, "st/big", "st/bih", 0, 0, str(&want));
+	st_scan_is(t, "st/big", "st/bih", 500, 0, str(&want2));
 	st_commit(t, 0, "odd keys and deletes");
 	t = st_begin();
-	st_scan_is(t, "st/big", "st/bih", 0, 0, (const char *)want.data);
+	st_scan_is(t, "st/big", "st/bih", 0, 0, str(&want));
 	txn_free(t);
 	buf_free(&want);
 	buf_free(&want2);
