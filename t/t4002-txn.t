@@ -18,6 +18,13 @@ summary () {
 	END { exit !ok }' "$1"
 }
 
+# ran FILE: the run whose output is FILE made transfers and checks.
+ran () {
+	cat "$1" &&
+	test "$(summary "$1" transfers)" -gt 0 &&
+	test "$(summary "$1" checks)" -gt 0
+}
+
 # balance FILE ACCOUNT: its balance in the output of txn_bank show.
 balance () {
 	awk -v a="$2" '$1 == a { print $2; ok = 1 } END { exit !ok }' "$1"
@@ -77,9 +84,7 @@ test_expect_success 'usage errors exit 2' '
 
 test_expect_success 'four threads of transfers keep the total every check sees' '
 	bank run -n $N -b $B -c 4 -d 3 >run1.out &&
-	cat run1.out &&
-	test "$(summary run1.out transfers)" -gt 0 &&
-	test "$(summary run1.out checks)" -gt 0 &&
+	ran run1.out &&
 	test "$(summary run1.out errors)" = 0 &&
 	bank check -n $N -b $B
 '
@@ -104,11 +109,9 @@ test_expect_success 'transfers go on while the account range splits in the middl
 	sleep 1 &&
 	ctl split-region acct010 &&
 	cluster_bg_wait split_run &&
-	cat split_run.out &&
 	test "$(cluster_nregions)" -gt "$before" &&
 	test "$(cluster_region_id acct009)" != "$(cluster_region_id acct010)" &&
-	test "$(summary split_run.out transfers)" -gt 0 &&
-	test "$(summary split_run.out checks)" -gt 0 &&
+	ran split_run.out &&
 	test "$(summary split_run.out errors)" = 0 &&
 	bank check -n $N -b $B
 '
@@ -124,9 +127,7 @@ test_expect_success 'kill -9 of a leading store during transfers; it restarts' '
 	sleep 2 &&
 	cluster_store_restart "$victim" &&
 	cluster_bg_wait kill_run &&
-	cat kill_run.out &&
-	test "$(summary kill_run.out transfers)" -gt 0 &&
-	test "$(summary kill_run.out checks)" -gt 0 &&
+	ran kill_run.out &&
 	bank check -n $N -b $B
 '
 
@@ -149,8 +150,7 @@ test_expect_success 'once their TTL ran out, readers roll them back: nothing mov
 	bank show >after &&
 	test_cmp before after &&
 	bank run -n $N -b $B -c 4 -d 2 >run2.out &&
-	cat run2.out &&
-	test "$(summary run2.out transfers)" -gt 0 &&
+	ran run2.out &&
 	bank check -n $N -b $B
 '
 
