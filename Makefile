@@ -6,8 +6,8 @@
 #   make lint       mandoc -Tlint on every page; usage() against SYNOPSIS
 #   make fuzz       build and run the libFuzzer targets for a bounded time
 #   make playground start a local cluster on loopback (Ctrl-C stops it)
-#   make bench      the standard benchmark on a local cluster, reported in
-#                   bench/REPORT-<date>.txt
+#   make bench      the standard benchmark on a local cluster, raw and txn
+#                   modes, reported in bench/REPORT-<date>.txt
 #   make install    install programs and man pages under $(PREFIX)
 #   make clean
 

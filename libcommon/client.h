@@ -141,8 +141,11 @@ int client_checksum(struct client *, const void *start, size_t startlen,
  * CLIENT_REGION_ERROR returned, for a caller that grouped keys by region
  * and must group them again.  With CLIENT_CALL_UNSAFE a lost reply gives
  * CLIENT_UNKNOWN; without, the message is sent again (the command must be
- * idempotent).  -1 on timeout, a malformed reply or a reply that is not
- * a status word, with log_reason().
+ * idempotent).  Every status word is returned, CLIENT_ERROR and
+ * SERVER_ERROR included (log_reason() then holds the reply line); -1 on
+ * timeout, a malformed reply or a reply that is not a status word, with
+ * log_reason().  The message is the one line given: a caller with many
+ * keys splits them into lines of its own.
  */
 #define CLIENT_REGION_ERROR		(-3)
 #define CLIENT_CALL_UNSAFE		0x01

@@ -7,8 +7,9 @@
  * committed before it, plus the transaction's own writes.  Writes are
  * buffered in the transaction until txn_commit, which:
  *  1. sorts the keys; the first is the primary;
- *  2. prewrites every key, the primary's region first, then the rest, one
- *     TXN_PREWRITE message per region (a region error regroups the keys);
+ *  2. prewrites every key, the primary's region first, then the rest, in
+ *     TXN_PREWRITE messages per region of at most 300 mutations (a
+ *     region error regroups the keys);
  *  3. takes a commit timestamp from PD;
  *  4. commits the primary: from that reply on, the transaction is
  *     committed;
@@ -32,6 +33,10 @@
  * txn_insert key exists.  In both cases this transaction's locks are
  * rolled back before the call returns.  CLIENT_UNKNOWN (client.h): the
  * primary's commit could not be confirmed either way in time.
+ *
+ * Transactions send no heartbeats (TXN_HEARTBEAT): one whose commit takes
+ * longer than its lock TTL may be rolled back by a reader, and its commit
+ * then returns TXN_CONFLICT.
  *
  * A struct txn belongs to one thread; many threads may each run their own
  * over one struct client.
@@ -77,7 +82,8 @@ int txn_batch_get(struct txn *, const struct bytes *keys, size_t n,
 /*
  * The pairs of [start, end) (empty end: to the end of the key space) in
  * key order, at most limit (0: no limit), this transaction's own writes
- * included.  CLIENT_KEY_ONLY leaves values empty.  *out: client_pairs_free.
+ * included.  CLIENT_KEY_ONLY leaves values empty; CLIENT_REVERSE is not
+ * supported (-1).  *out: client_pairs_free.
  */
 int txn_scan(struct txn *, const void *start, size_t startlen,
     const void *end, size_t endlen, size_t limit, int flags,

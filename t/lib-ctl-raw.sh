@@ -1,6 +1,6 @@
 # lib-ctl-raw.sh: the tests of tikv-ctl's raw, region, store,
-# split-region and transfer-leader commands, shared by t6002 (three
-# tikvd) and t6003 (fake stores).  Source it after test-lib.sh once a
+# split-region and transfer-leader commands, run by t6002 against three
+# tikvd.  Source it after test-lib.sh once a
 # cluster of three stores serves at $pd_addr with one region holding
 # every key, its three peers voters and its leader known to pdd.
 #
