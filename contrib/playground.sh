@@ -99,6 +99,8 @@ try:
   $ctl raw put greeting hello
   $ctl raw get greeting
   $ctl raw scan -l 10 '' ''
+  $ctl txn put alice 50 bob 70
+  $ctl txn scan
   $ctl split-region m
   nngcat --req --dial tcp://127.0.0.1:$((port + 21)) --raw --data 'REGIONS'
 
@@ -110,6 +112,8 @@ run() {
 run store
 run raw put greeting hello
 run raw get greeting
+run txn put alice 50 bob 70
+run txn scan
 run region
 
 if [ "$once" -eq 1 ]; then
