@@ -246,7 +246,14 @@ kill -TERM "$main" $pids 2>/dev/null
 sleep 2
 pids=$(below)
 test -n "$pids" && kill -KILL $pids 2>/dev/null
-sleep 5
+# The shell now runs its exit trap (stopping daemons, cleaning up), which
+# on a loaded machine can take seconds: give it 30 before SIGKILL.
+n=0
+while test "$n" -lt 30 && kill -0 "$main" 2>/dev/null
+do
+	sleep 1
+	n=$((n + 1))
+done
 kill -KILL "$main" 2>/dev/null
 exit 0
 '
