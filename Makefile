@@ -38,6 +38,7 @@ endif
 LIB_SRCS = \
 	libcommon/buf.c \
 	libcommon/client.c \
+	libcommon/clock.c \
 	libcommon/codec.c \
 	libcommon/conf.c \
 	libcommon/crc32c.c \

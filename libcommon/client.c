@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "client.h"
+#include "clock.h"
 #include "log.h"
 #include "net.h"
 #include "pdclient.h"
@@ -94,30 +95,11 @@ struct bitem {
 
 /* --- time and retries ---------------------------------------------------- */
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(uint64_t ms)
-{
-	struct timespec ts = { (time_t)(ms / 1000),
-	    (long)(ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 static void
 retry_init(struct retry *r, struct client *c)
 {
 	r->c = c;
-	r->deadline = now_ms() + (uint64_t)c->timeout_ms;
+	r->deadline = clock_mono_ms() + (uint64_t)c->timeout_ms;
 	r->backoff = BACKOFF_MIN_MS;
 	strlcpy(r->last, "no attempt made", sizeof(r->last));
 }
@@ -126,7 +108,7 @@ retry_init(struct retry *r, struct client *c)
 static void
 retry_progress(struct retry *r)
 {
-	r->deadline = now_ms() + (uint64_t)r->c->timeout_ms;
+	r->deadline = clock_mono_ms() + (uint64_t)r->c->timeout_ms;
 	r->backoff = BACKOFF_MIN_MS;
 }
 
@@ -147,7 +129,7 @@ retry_note(struct retry *r, const char *fmt, ...)
 static int
 retry_wait(struct retry *r)
 {
-	uint64_t now = now_ms(), ms = (uint64_t)r->backoff;
+	uint64_t now = clock_mono_ms(), ms = (uint64_t)r->backoff;
 
 	if (now >= r->deadline) {
 		log_setreason("%s (gave up after %d ms of retries)", r->last,
@@ -156,7 +138,7 @@ retry_wait(struct retry *r)
 	}
 	if (ms > r->deadline - now)
 		ms = r->deadline - now;
-	sleep_ms(ms);
+	clock_sleep_ms(ms);
 	r->backoff = r->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
 	    r->backoff * 2;
 	return 0;
@@ -167,7 +149,7 @@ retry_wait(struct retry *r)
 static int
 attempt_timeout(const struct retry *r, int whole)
 {
-	uint64_t now = now_ms(), left, cap;
+	uint64_t now = clock_mono_ms(), left, cap;
 
 	left = r->deadline > now ? r->deadline - now : 0;
 	cap = (uint64_t)r->c->timeout_ms / 4;

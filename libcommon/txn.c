@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "client.h"
+#include "clock.h"
 #include "log.h"
 #include "mvcc.h"
 #include "pdclient.h"
@@ -122,27 +123,18 @@ RB_GENERATE_INTERNAL(mut_tree, mut, entry, mut_cmp,
 
 /* --- time ---------------------------------------------------------------- */
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void
 pace_init(struct pace *p, const struct txn *t)
 {
 	p->timeout = client_timeout_ms(t->c);
-	p->deadline = now_ms() + (uint64_t)p->timeout;
+	p->deadline = clock_mono_ms() + (uint64_t)p->timeout;
 	p->backoff = BACKOFF_MIN_MS;
 }
 
 static void
 pace_progress(struct pace *p)
 {
-	p->deadline = now_ms() + (uint64_t)p->timeout;
+	p->deadline = clock_mono_ms() + (uint64_t)p->timeout;
 	p->backoff = BACKOFF_MIN_MS;
 }
 
@@ -155,7 +147,7 @@ pace_wait(struct pace *p, int sleep)
 {
 	struct timespec ts;
 	char last[512];
-	uint64_t now = now_ms(), ms = p->backoff;
+	uint64_t now = clock_mono_ms(), ms = p->backoff;
 
 	if (now >= p->deadline) {
 		strlcpy(last, log_reason(), sizeof(last));

@@ -36,6 +36,7 @@
 #include "bench.h"
 #include "buf.h"
 #include "client.h"
+#include "clock.h"
 #include "log.h"
 #include "txn.h"
 #include "xmalloc.h"
@@ -104,15 +105,6 @@ struct runner {
 	struct zipf latest;
 	struct worker *wk;
 };
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void
 sleep_until(uint64_t ns)
@@ -256,7 +248,7 @@ do_reads(struct worker *wk, size_t n)
 		}
 	if (m == 0)
 		return;
-	t0 = now_ns();
+	t0 = clock_mono_ns();
 	if (m == 1) {
 		rc = client_get(c, wk->kb[0].ptr, wk->kb[0].len, &wk->vals[0]);
 		if (rc >= 0) {
@@ -265,7 +257,7 @@ do_reads(struct worker *wk, size_t n)
 		}
 	} else
 		rc = client_batch_get(c, wk->kb, m, wk->found, wk->vals);
-	us = (now_ns() - t0) / 1000;
+	us = (clock_mono_ns() - t0) / 1000;
 	if (rc == -1)
 		keep_reason(wk->read_reason);
 	for (j = 0; j < m; j++) {
@@ -298,13 +290,13 @@ do_writes(struct worker *wk, size_t n)
 		}
 	if (m == 0)
 		return;
-	t0 = now_ns();
+	t0 = clock_mono_ns();
 	if (m == 1)
 		rc = client_put(c, wk->kb[0].ptr, wk->kb[0].len,
 		    wk->vb[0].ptr, wk->vb[0].len, 0);
 	else
 		rc = client_batch_put(c, wk->kb, wk->vb, m, 0);
-	us = (now_ns() - t0) / 1000;
+	us = (clock_mono_ns() - t0) / 1000;
 	if (rc != 0) {
 		/* CLIENT_UNKNOWN too: the write may not have happened. */
 		rc = -1;
@@ -334,7 +326,7 @@ do_scans(struct worker *wk, size_t n)
 	for (i = 0; i < n; i++) {
 		if (wk->op[i] != OP_SCAN)
 			continue;
-		t0 = now_ns();
+		t0 = clock_mono_ns();
 		if (client_scan(c, wk->keys[i].data, wk->keys[i].len,
 		    wk->end.data, wk->end.len, (size_t)wk->scanlen[i], 0,
 		    &pairs, &np) == -1) {
@@ -343,7 +335,7 @@ do_scans(struct worker *wk, size_t n)
 			wk->why[i] = keep_reason(wk->scan_reason);
 		} else
 			client_pairs_free(pairs, np);
-		wk->lat_us[i] = (now_ns() - t0) / 1000;
+		wk->lat_us[i] = (clock_mono_ns() - t0) / 1000;
 	}
 }
 
@@ -398,7 +390,7 @@ txn_reads(struct worker *wk, size_t n)
 		}
 	if (m == 0)
 		return;
-	t0 = now_ns();
+	t0 = clock_mono_ns();
 	if ((t = txn_begin(c)) == NULL)
 		rc = -1;
 	else if (m == 1) {
@@ -413,7 +405,7 @@ txn_reads(struct worker *wk, size_t n)
 		keep_reason(wk->read_reason);
 	if (t != NULL)
 		txn_free(t);
-	us = (now_ns() - t0) / 1000;
+	us = (clock_mono_ns() - t0) / 1000;
 	for (j = 0; j < m; j++) {
 		i = wk->idx[j];
 		wk->lat_us[i] = us;
@@ -477,7 +469,7 @@ txn_writes(struct worker *wk, size_t n)
 			m++;
 	if (m == 0)
 		return;
-	t0 = now_ns();
+	t0 = clock_mono_ns();
 	if ((t = txn_begin(c)) == NULL)
 		rc = -1;
 	else if ((rc = txn_rmw_reads(wk, t, n)) == 0) {
@@ -494,7 +486,7 @@ txn_writes(struct worker *wk, size_t n)
 		kind = txn_failure(rc, start_ts, wk->write_reason);
 	if (t != NULL)
 		txn_free(t);
-	us = (now_ns() - t0) / 1000;
+	us = (clock_mono_ns() - t0) / 1000;
 	for (i = 0; i < n; i++) {
 		if (!is_write(wk->op[i]))
 			continue;
@@ -523,7 +515,7 @@ txn_scans(struct worker *wk, size_t n)
 	for (i = 0; i < n; i++) {
 		if (wk->op[i] != OP_SCAN)
 			continue;
-		t0 = now_ns();
+		t0 = clock_mono_ns();
 		if ((t = txn_begin(c)) == NULL)
 			rc = -1;
 		else
@@ -537,7 +529,7 @@ txn_scans(struct worker *wk, size_t n)
 			client_pairs_free(pairs, np);
 		if (t != NULL)
 			txn_free(t);
-		wk->lat_us[i] = (now_ns() - t0) / 1000;
+		wk->lat_us[i] = (clock_mono_ns() - t0) / 1000;
 	}
 }
 
@@ -606,7 +598,7 @@ pace(struct worker *wk, size_t n)
 
 	if (wk->r->interval_ns == 0)
 		return;
-	now = now_ns();
+	now = clock_mono_ns();
 	if (wk->next_ns > now)
 		sleep_until(wk->next_ns);
 	wk->next_ns += n * wk->r->interval_ns;
@@ -828,7 +820,7 @@ run_phase(const struct bench *b, struct result *res)
 		worker_init(&r.wk[i], &r, i, expected_inserts(b, b->w));
 
 	atomic_store(&r.recording, b->phase == PHASE_LOAD || b->warmup == 0);
-	start = mstart = now_ns();
+	start = mstart = clock_mono_ns();
 	for (i = 0; i < b->threads; i++) {
 		r.wk[i].next_ns = start;
 		if ((rc = pthread_create(&r.wk[i].tid, NULL,
@@ -838,8 +830,8 @@ run_phase(const struct bench *b, struct result *res)
 	}
 	next_progress = start + PROGRESS_SECS * 1000000000ull;
 	while (atomic_load(&r.finished) < b->threads) {
-		sleep_until(now_ns() + TICK_MS * 1000000ull);
-		t = now_ns();
+		sleep_until(clock_mono_ns() + TICK_MS * 1000000ull);
+		t = clock_mono_ns();
 		if (*b->interrupted && !atomic_load(&r.stop)) {
 			atomic_store(&r.stop, 1);
 			res->interrupted = 1;
@@ -867,7 +859,7 @@ run_phase(const struct bench *b, struct result *res)
 	}
 	for (i = 0; i < b->threads; i++)
 		pthread_join(r.wk[i].tid, NULL);
-	res->elapsed = (double)(now_ns() - mstart) / 1e9;
+	res->elapsed = (double)(clock_mono_ns() - mstart) / 1e9;
 
 	res->total = hist_new();
 	for (j = 0; j < OP_COUNT; j++)

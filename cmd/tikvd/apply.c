@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "apply.h"
+#include "clock.h"
 #include "cmdfmt.h"
 #include "kv.h"
 #include "log.h"
@@ -86,15 +87,6 @@ struct apply {
 	uint64_t last_ckpt_ms;
 	int changed;			/* since the last checkpoint */
 };
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 post(struct apply *ap, struct task *t)
@@ -834,10 +826,10 @@ apply_main(void *arg)
 			task_free(t);
 		}
 		flush(ap);
-		if (ap->changed && mono_ms() - ap->last_ckpt_ms >=
+		if (ap->changed && clock_mono_ms() - ap->last_ckpt_ms >=
 		    CHECKPOINT_MS) {
 			checkpoint(ap);
-			ap->last_ckpt_ms = mono_ms();
+			ap->last_ckpt_ms = clock_mono_ms();
 		}
 		if (stop)
 			break;
@@ -852,7 +844,7 @@ apply_start(struct store *st)
 
 	ap->st = st;
 	ap->batch = kv_batch_new();
-	ap->last_ckpt_ms = mono_ms();
+	ap->last_ckpt_ms = clock_mono_ms();
 	pthread_mutex_init(&ap->mu, NULL);
 	pthread_cond_init(&ap->cv, NULL);
 	if (pthread_create(&ap->thread, NULL, apply_main, ap) != 0)

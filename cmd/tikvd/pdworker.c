@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "cmdfmt.h"
 #include "codec.h"
 #include "kv.h"
@@ -115,15 +116,6 @@ rstat_cmp(const struct rstat *a, const struct rstat *b)
 /* libbsd's RB_GENERATE_STATIC needs a __unused it leaves undefined. */
 RB_GENERATE_INTERNAL(rstat_tree, rstat, entry, rstat_cmp,
     __attribute__((__unused__)) static)
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Prefixes the current reason with a formatted message; returns -1. */
 static int __attribute__((format(printf, 1, 2)))
@@ -216,11 +208,11 @@ wait_until(struct pdworker *pw, uint64_t deadline_ms)
 static int
 pause_ms(struct pdworker *pw, uint64_t ms)
 {
-	uint64_t deadline = mono_ms() + ms;
+	uint64_t deadline = clock_mono_ms() + ms;
 	int stop;
 
 	pthread_mutex_lock(&pw->mu);
-	while (!pw->stop && mono_ms() < deadline)
+	while (!pw->stop && clock_mono_ms() < deadline)
 		wait_until(pw, deadline);
 	stop = pw->stop;
 	pthread_mutex_unlock(&pw->mu);
@@ -777,7 +769,7 @@ check_region(struct pdworker *pw, const struct region_info *ri,
 
 	if ((s = measure(pw, r, middle)) == NULL || !over_limits(cfg, s))
 		return;
-	now = mono_ms();
+	now = clock_mono_ms();
 	if (s->split_proposed && s->split_version == r->epoch.version &&
 	    now - s->split_at_ms < SPLIT_WAIT_CHECKS *
 	    interval(cfg->split_region_check_tick_interval))
@@ -952,17 +944,17 @@ run_timers(struct pdworker *pw, uint64_t now)
 
 	if (now >= pw->next_store_hb) {
 		store_heartbeat(pw);
-		pw->next_store_hb = mono_ms() +
+		pw->next_store_hb = clock_mono_ms() +
 		    interval(cfg->pd_store_heartbeat_tick_interval);
 	}
 	if (now >= pw->next_region_hb) {
 		region_heartbeats(pw);
-		pw->next_region_hb = mono_ms() +
+		pw->next_region_hb = clock_mono_ms() +
 		    interval(cfg->pd_heartbeat_tick_interval);
 	}
 	if (now >= pw->next_split_check) {
 		split_check(pw);
-		pw->next_split_check = mono_ms() +
+		pw->next_split_check = clock_mono_ms() +
 		    interval(cfg->split_region_check_tick_interval);
 	}
 }
@@ -988,7 +980,7 @@ worker_main(void *arg)
 
 	pthread_mutex_lock(&pw->mu);
 	while (!pw->stop) {
-		now = mono_ms();
+		now = clock_mono_ms();
 		if (now >= next_timer(pw)) {
 			pthread_mutex_unlock(&pw->mu);
 			run_timers(pw, now);
@@ -1015,7 +1007,7 @@ pdworker_start(struct store *st)
 	struct pdworker *pw = xcalloc(1, sizeof(*pw));
 	const struct tikvd_config *cfg = st->cfg;
 	pthread_condattr_t ca;
-	uint64_t now = mono_ms();
+	uint64_t now = clock_mono_ms();
 	int rv;
 
 	pw->st = st;

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "apply.h"
+#include "clock.h"
 #include "cmdfmt.h"
 #include "codec.h"
 #include "kv.h"
@@ -107,15 +108,6 @@ struct raftstore {
 	uint64_t read_seq;
 	uint64_t next_tick_ms;
 };
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 uint64_t
 tikvd_now_ms(void)
@@ -1197,11 +1189,11 @@ raftstore_main(void *arg)
 	struct timespec ts;
 	int stop;
 
-	rs->next_tick_ms = mono_ms() + tick_ms;
+	rs->next_tick_ms = clock_mono_ms() + tick_ms;
 	for (;;) {
 		pthread_mutex_lock(&rs->mu);
 		while (rs->head == NULL && !rs->stop &&
-		    (now = mono_ms()) < rs->next_tick_ms) {
+		    (now = clock_mono_ms()) < rs->next_tick_ms) {
 			uint64_t wait = rs->next_tick_ms - now;
 
 			clock_gettime(CLOCK_REALTIME, &ts);
@@ -1228,10 +1220,10 @@ raftstore_main(void *arg)
 			next = it->next;
 			handle_item(rs, it);
 		}
-		if (mono_ms() >= rs->next_tick_ms) {
+		if (clock_mono_ms() >= rs->next_tick_ms) {
 			rs->next_tick_ms += tick_ms;
-			if (rs->next_tick_ms < mono_ms())
-				rs->next_tick_ms = mono_ms() + tick_ms;
+			if (rs->next_tick_ms < clock_mono_ms())
+				rs->next_tick_ms = clock_mono_ms() + tick_ms;
 			tick_all(rs);
 			if (++ticks % 10 == 0)
 				compact_logs(rs);

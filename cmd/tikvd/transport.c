@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 #include "net.h"
 #include "pdclient.h"
@@ -104,15 +105,6 @@ struct transport {
 };
 
 static void *sender_main(void *);
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 struct transport *
 transport_new(struct store *st)
@@ -334,7 +326,7 @@ sender_resolve(struct sender *s)
 	pthread_mutex_unlock(&tr->mu);
 	if (have && !stale)
 		return 0;
-	now = now_ms();
+	now = clock_mono_ms();
 	if (now < s->resolve_after)
 		goto none;
 	memset(&ps, 0, sizeof(ps));
@@ -611,7 +603,7 @@ transport_receive_chunk(struct transport *tr, uint64_t id, uint64_t seq,
     uint64_t total, const uint8_t *data, size_t len)
 {
 	struct join *j;
-	uint64_t now = now_ms();
+	uint64_t now = clock_mono_ms();
 	int rc;
 
 	if (total == 0 || seq >= total || len == 0 || total > TR_JOIN_MAX) {

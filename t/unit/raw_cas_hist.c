@@ -41,6 +41,7 @@
 
 #include "buf.h"
 #include "client.h"
+#include "clock.h"
 #include "lincheck.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -93,15 +94,6 @@ static int mix[4] = { 45, 30, 15, 10 };	/* cas, get, put, del */
 static int mixsum = 100;
 static struct client *shared;
 static uint64_t deadline_ns;
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
-}
 
 /* xorshift64*: each thread its own, reproducible from the seed. */
 static uint32_t
@@ -193,9 +185,9 @@ do_get(struct worker *w, const struct buf *key, struct seen *s)
 	uint64_t t0, t1;
 	int rc;
 
-	t0 = now_ns();
+	t0 = clock_mono_ns();
 	rc = client_get(w->cl, key->data, key->len, &val);
-	t1 = now_ns();
+	t1 = clock_mono_ns();
 	if (rc < 0) {
 		w->n.readerr++;
 		note_reason(w, "get");
@@ -214,7 +206,7 @@ static uint64_t
 write_done(struct worker *w, int rc, const char *what)
 {
 	if (rc == 0)
-		return now_ns();
+		return clock_mono_ns();
 	if (rc == CLIENT_UNKNOWN)
 		w->n.unknown++;
 	else
@@ -231,7 +223,7 @@ do_put(struct worker *w, const struct buf *key, struct seen *s,
 	uint64_t t0, t1;
 	int rc;
 
-	t0 = now_ns();
+	t0 = clock_mono_ns();
 	rc = client_put(w->cl, key->data, key->len, val->data, val->len, 0);
 	t1 = write_done(w, rc, "put");
 	add_val(&args, 1, val->data, val->len);
@@ -251,7 +243,7 @@ do_del(struct worker *w, const struct buf *key, struct seen *s)
 	uint64_t t0, t1;
 	int rc;
 
-	t0 = now_ns();
+	t0 = clock_mono_ns();
 	rc = client_delete(w->cl, key->data, key->len);
 	t1 = write_done(w, rc, "delete");
 	if (t1 != LINCHECK_PENDING) {
@@ -281,7 +273,7 @@ do_cas(struct worker *w, const struct buf *key, struct seen *s,
 	cas.del = rnd(w, 5) == 0;
 	cas.value.ptr = val->data;
 	cas.value.len = val->len;
-	t0 = now_ns();
+	t0 = clock_mono_ns();
 	rc = client_cas(w->cl, key->data, key->len, &cas, &swapped, &found,
 	    &prev);
 	t1 = write_done(w, rc, "cas");
@@ -315,7 +307,7 @@ work(void *arg)
 	    (w->cl = client_open(pd_urls, npd, timeout_ms)) == NULL)
 		errx(2, "client %d: %s", w->idx, log_reason());
 	for (i = 0; i < nops; i++) {
-		if (deadline_ns != 0 && now_ns() >= deadline_ns)
+		if (deadline_ns != 0 && clock_mono_ns() >= deadline_ns)
 			break;
 		k = (int)rnd(w, (uint32_t)nkeys);
 		buf_reset(&key);
@@ -363,7 +355,7 @@ run(const char *out, int share, uint64_t seed)
 		errx(2, "%s", log_reason());
 	ws = xcalloc((size_t)nclients, sizeof(*ws));
 	if (duration_s > 0)
-		deadline_ns = now_ns() + (uint64_t)duration_s * 1000000000;
+		deadline_ns = clock_mono_ns() + (uint64_t)duration_s * 1000000000;
 	for (c = 0; c < nclients; c++) {
 		ws[c].idx = c;
 		ws[c].proc = c;

@@ -42,6 +42,7 @@
 
 #include "buf.h"
 #include "client.h"
+#include "clock.h"
 #include "log.h"
 
 #define MAX_PD		8
@@ -92,24 +93,6 @@ usage(void)
 	exit(2);
 }
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-nap_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 /* FNV-1a, 64 bits: enough to tell one key's value from another's. */
 static uint64_t
 fnv1a(const char *s, size_t n)
@@ -141,7 +124,7 @@ value_of(const char *key, size_t keylen, char *out, size_t size)
 static void
 call_begin(int t)
 {
-	call_start[t] = mono_ms();
+	call_start[t] = clock_mono_ms();
 }
 
 static void
@@ -157,8 +140,8 @@ stall_thread(void *arg)
 	int t, nthreads = *(const int *)arg;
 
 	for (;;) {
-		nap_ms(500);
-		now = mono_ms();
+		clock_sleep_ms(500);
+		now = clock_mono_ms();
 		for (t = 0; t < nthreads; t++) {
 			start = call_start[t];
 			if (start == 0 || now < start ||
@@ -191,7 +174,7 @@ load_thread(void *arg)
 
 	for (;;) {
 		if (stopping ||
-		    (deadline_ms != 0 && mono_ms() >= deadline_ms))
+		    (deadline_ms != 0 && clock_mono_ms() >= deadline_ms))
 			break;
 		i = atomic_fetch_add(&next_key, 1);
 		if (nkeys >= 0 && i >= nkeys)
@@ -206,7 +189,7 @@ load_thread(void *arg)
 		if (rc != 0) {
 			note_error(atomic_fetch_add(&failed, 1) + 1, key);
 			/* A dead cluster fails fast; do not spin on it. */
-			nap_ms(20);
+			clock_sleep_ms(20);
 			continue;
 		}
 		memcpy(line, key, (size_t)klen);
@@ -426,7 +409,7 @@ main(int argc, char *argv[])
 		err(2, "cannot open '%s'", ackfile);
 	if ((cl = client_open(pd, npd, timeout_ms)) == NULL)
 		errx(2, "%s", log_reason());
-	t0 = mono_ms();
+	t0 = clock_mono_ms();
 	if (seconds != 0)
 		deadline_ms = t0 + (uint64_t)seconds * 1000;
 	run_threads(nthreads, load_thread);
@@ -435,7 +418,7 @@ main(int argc, char *argv[])
 		err(2, "cannot close '%s'", ackfile);
 	printf("%lld keys acknowledged, %lld failed, in %.1f s%s\n",
 	    (long long)acked, (long long)failed,
-	    (double)(mono_ms() - t0) / 1000,
+	    (double)(clock_mono_ms() - t0) / 1000,
 	    stopping ? " (stopped by a signal)" : "");
 	fflush(stdout);
 	/* The signal thread may still wait: do not return through it. */

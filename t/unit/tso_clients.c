@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 #include "net.h"
 
@@ -36,15 +37,6 @@ static int per_request = 1;
 static long total;
 static atomic_long next_op;
 static struct op *ops;
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
-}
 
 static void *
 client(void *arg)
@@ -60,10 +52,10 @@ client(void *arg)
 	if ((c = net_client_open(url, NET_DEFAULT_MAXMSG)) == NULL)
 		errx(2, "%s", log_reason());
 	while ((i = atomic_fetch_add(&next_op, 1)) < total) {
-		ops[i].sent = now_ns();
+		ops[i].sent = clock_mono_ns();
 		if (net_client_call(c, line, (size_t)n, &reply, 10000) != 0)
 			errx(2, "%s", log_reason());
-		ops[i].done = now_ns();
+		ops[i].done = clock_mono_ns();
 		if (sscanf((const char *)reply.data, "OK %llu %llu", &first,
 		    &count) != 2 || count != (unsigned long long)per_request)
 			errx(2, "bad reply: %s", (const char *)reply.data);
@@ -149,12 +141,12 @@ main(int argc, char *argv[])
 	if (ops == NULL || done_order == NULL || th == NULL)
 		err(2, "calloc");
 
-	t0 = now_ns();
+	t0 = clock_mono_ns();
 	for (i = 0; i < nclients; i++)
 		pthread_create(&th[i], NULL, client, NULL);
 	for (i = 0; i < nclients; i++)
 		pthread_join(th[i], NULL);
-	t1 = now_ns();
+	t1 = clock_mono_ns();
 
 	/* Sweep: for each request in order of sending, every request done
 	 * before it was sent must have handed out smaller timestamps. */

@@ -46,6 +46,7 @@
 
 #include "buf.h"
 #include "client.h"
+#include "clock.h"
 #include "log.h"
 #include "txn.h"
 
@@ -89,24 +90,6 @@ usage(void)
 	    "from to amount\n"
 	    "       txn_bank -p pd_url [-t timeout_ms] selftest\n");
 	exit(2);
-}
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-nap_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
 }
 
 /* A buffer as a string: an empty one may have no data at all. */
@@ -271,7 +254,7 @@ transfer_thread(void *arg)
 	uint32_t a, b;
 	int rc;
 
-	while (mono_ms() < deadline_ms) {
+	while (clock_mono_ms() < deadline_ms) {
 		a = arc4random_uniform((uint32_t)naccounts);
 		b = arc4random_uniform((uint32_t)naccounts - 1);
 		if (b >= a)
@@ -287,7 +270,7 @@ transfer_thread(void *arg)
 			note_error("transfer");
 			/* A cluster without a leader fails fast: do not
 			 * spin on it. */
-			nap_ms(20);
+			clock_sleep_ms(20);
 		}
 	}
 	return NULL;
@@ -300,10 +283,10 @@ check_thread(void *arg)
 
 	if (balance >= 0)
 		expect = naccounts * balance;
-	while (mono_ms() < deadline_ms) {
+	while (clock_mono_ms() < deadline_ms) {
 		if (sum_accounts(&count, &total, 0) == -1) {
 			note_error("check");
-			nap_ms(20);
+			clock_sleep_ms(20);
 			continue;
 		}
 		if (expect < 0)
@@ -327,7 +310,7 @@ cmd_run(char *const *args)
 
 	if (naccounts < 0)
 		usage();
-	deadline_ms = mono_ms() + (uint64_t)seconds * 1000;
+	deadline_ms = clock_mono_ms() + (uint64_t)seconds * 1000;
 	for (i = 0; i <= nthreads; i++)
 		if ((e = pthread_create(&th[i], NULL, i < nthreads ?
 		    transfer_thread : check_thread, NULL)) != 0)
