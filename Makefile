@@ -108,6 +108,7 @@ UNIT_TESTS = \
 	region_test \
 	lincheck_test \
 	mvcc_test \
+	net_test \
 	raft_conf_test \
 	raft_flow_test \
 	raft_read_test \

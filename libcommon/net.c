@@ -47,7 +47,8 @@ struct net_server {
 	int receiving;		/* contexts in CTX_RECV */
 	int waiting;		/* requests in CTX_WAIT or CTX_SEND */
 	int ncontexts;
-	int stopped;
+	int stopped;		/* no new receives or sends */
+	int quiesced;		/* net_server_stop is done with the contexts */
 	net_handler_fn *fn;
 	void *arg;
 	char url[256];
@@ -108,6 +109,88 @@ server_free(struct net_server *s)
 	free(s);
 }
 
+/*
+ * nng_close with a deadline.  libnng 1.5.2 (Debian 12) can wait forever
+ * in nng_close when a reply was being sent on a connection that went away
+ * meanwhile: its reaper waits for a pipe's send that never completes.  A
+ * daemon stopping must not hang on that, so the close runs on a thread of
+ * its own; after NET_CLOSE_WAIT_MS we go on without it, and the socket is
+ * left to the exit of the process.
+ */
+#define NET_CLOSE_WAIT_MS	3000
+
+struct closer {
+	nng_socket sock;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+	int refs;		/* the closing thread and the waiter */
+};
+
+static void
+closer_unref(struct closer *c)
+{
+	int last;
+
+	pthread_mutex_lock(&c->mu);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&c->mu);
+	if (last) {
+		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->cv);
+		free(c);
+	}
+}
+
+static void *
+closer_main(void *arg)
+{
+	struct closer *c = arg;
+
+	nng_close(c->sock);
+	pthread_mutex_lock(&c->mu);
+	c->done = 1;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	closer_unref(c);
+	return NULL;
+}
+
+/* 0 when the socket closed in time, -1 when its close was left running. */
+static int
+close_bounded(nng_socket sock, const char *what)
+{
+	struct closer *c = xcalloc(1, sizeof(*c));
+	struct timespec ts;
+	pthread_t t;
+	int done;
+
+	c->sock = sock;
+	c->refs = 2;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	if (pthread_create(&t, NULL, closer_main, c) != 0) {
+		nng_close(sock);
+		c->refs = 1;
+		closer_unref(c);
+		return 0;
+	}
+	pthread_detach(t);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += NET_CLOSE_WAIT_MS / 1000;
+	pthread_mutex_lock(&c->mu);
+	while (!c->done)
+		if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) != 0)
+			break;
+	done = c->done;
+	pthread_mutex_unlock(&c->mu);
+	closer_unref(c);
+	if (!done)
+		log_warnx("net: closing '%s' did not finish in %d ms; "
+		    "going on without it", what, NET_CLOSE_WAIT_MS);
+	return done ? 0 : -1;
+}
+
 static void
 ctx_cb(void *arg)
 {
@@ -121,7 +204,10 @@ ctx_cb(void *arg)
 			if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
 				return;
 			/* A broken pipe or oversize message: wait again. */
-			nng_ctx_recv(r->ctx, r->aio);
+			pthread_mutex_lock(&s->mu);
+			if (!s->stopped)
+				nng_ctx_recv(r->ctx, r->aio);
+			pthread_mutex_unlock(&s->mu);
 			return;
 		}
 		r->msg = nng_aio_get_msg(r->aio);
@@ -177,7 +263,8 @@ net_req_reply(struct net_req *r, const void *data, size_t len)
 		nng_msg_free(m);
 		r->msg = NULL;
 		r->state = CTX_IDLE;
-		last = --s->waiting == 0;
+		/* The last reply frees, unless the stop is still at work. */
+		last = --s->waiting == 0 && s->quiesced;
 		pthread_mutex_unlock(&s->mu);
 		if (last)
 			server_free(s);
@@ -262,12 +349,18 @@ net_server_stop(struct net_server *s)
 	pthread_mutex_lock(&s->mu);
 	s->stopped = 1;
 	pthread_mutex_unlock(&s->mu);
-	/* Outside the lock: a callback being stopped may take it. */
+	/*
+	 * Outside the lock: a callback being stopped may take it.  Every
+	 * aio, whatever its state: stopping one a request holds is harmless,
+	 * and reading the state here would race with the callbacks.  A
+	 * callback stopped here may still take in a request and reply to it,
+	 * so the server may be freed only after this loop.
+	 */
 	for (r = s->all; r != NULL; r = r->next)
-		if (r->state != CTX_WAIT)
-			nng_aio_stop(r->aio);
-	nng_close(s->sock);
+		nng_aio_stop(r->aio);
+	close_bounded(s->sock, s->url);
 	pthread_mutex_lock(&s->mu);
+	s->quiesced = 1;
 	last = s->waiting == 0;
 	/* Requests still waiting are freed by their replies. */
 	pthread_mutex_unlock(&s->mu);
@@ -333,7 +426,7 @@ net_client_close(struct net_client *c)
 {
 	if (c == NULL)
 		return;
-	nng_close(c->sock);
+	close_bounded(c->sock, c->url);
 	free(c);
 }
 

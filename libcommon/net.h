@@ -41,7 +41,8 @@ const char *net_server_url(const struct net_server *);
 /* Stops receiving; waits for handlers running now.  Requests still
  * waiting are dropped (their clients time out): replying to one after the
  * stop only frees it.  The server is gone once the last one is replied
- * to. */
+ * to.  Closing the socket waits at most a few seconds (libnng 1.5.2 can
+ * hang there); net_client_close does the same. */
 void net_server_stop(struct net_server *);
 
 const void *net_req_data(const struct net_req *, size_t *len);
