@@ -1552,6 +1552,16 @@ kv_rebuild(struct kv *kv)
 	if (copy_all(kv, kv->db->dbm, ndbm) == -1)
 		goto stop;
 	for (rounds = 0;; rounds++) {
+		/*
+		 * The copy's pages reach the disk before writers are held
+		 * off: the sync under the lock below then writes only what
+		 * the last replay touched (a whole-file sync there stalled
+		 * every write for seconds).
+		 */
+		if (!tkrzw_dbm_synchronize(ndbm, true, NULL, NULL, "")) {
+			log_setreason("cannot write '%s': %s", tmp, tk_msg());
+			goto stop;
+		}
 		pthread_mutex_lock(&kv->wmu);
 		redo = kv->redo;
 		if (kv_batch_count(redo) < 1024 || rounds == 8)

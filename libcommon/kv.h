@@ -243,10 +243,10 @@ int kv_ingest(struct kv *, const void *stream, size_t len);
  * Rebuilding rewrites the file compactly (the append-only file grows with
  * every checkpoint).  kv_rebuild_needed is cheap.  kv_rebuild runs for a
  * time proportional to the data, from a housekeeping thread, while readers
- * and the writer go on: it copies every record into kv.tkt.rebuild,
- * replays the batches committed meanwhile, and then, holding writers off
- * only for the last of those, syncs the copy as a new checkpoint and
- * renames it over kv.tkt.  A crash at any point reopens at a checkpoint.
+ * and the writer go on: it copies every record into kv.tkt.rebuild and
+ * syncs it, replays the batches committed meanwhile, and then, holding
+ * writers off only for the last of those (milliseconds, not a whole-file
+ * sync), makes the copy a new checkpoint and renames it over kv.tkt.  A crash at any point reopens at a checkpoint.
  * It needs free disk space for a second copy of the live data.  Open
  * iterators move to the new file at their next call (the old file is
  * closed when the last one has); keep iterators short-lived.  Returns 0,

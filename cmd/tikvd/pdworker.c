@@ -819,16 +819,19 @@ static void
 compact_kv(struct pdworker *pw)
 {
 	int64_t before;
+	uint64_t t0;
 
 	if (stopping(pw) || !kv_rebuild_needed(pw->st->kv))
 		return;
 	before = kv_file_size(pw->st->kv);
+	t0 = clock_mono_ms();
 	if (kv_rebuild(pw->st->kv) == -1) {
 		log_warnx("cannot rebuild '%s': %s", kv_path(pw->st->kv),
 		    log_reason());
 		return;
 	}
-	log_info("rebuilt '%s': %lld bytes, was %lld", kv_path(pw->st->kv),
+	log_info("rebuilt '%s' in %llu ms: %lld bytes, was %lld",
+	    kv_path(pw->st->kv), (unsigned long long)(clock_mono_ms() - t0),
 	    (long long)kv_file_size(pw->st->kv), (long long)before);
 }
 
