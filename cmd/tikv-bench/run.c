@@ -231,12 +231,33 @@ pick_value(struct worker *wk, struct bytes *v)
 	v->len = len;
 }
 
+/*
+ * The outcome of the m reads listed in wk->idx, sent together: each took
+ * us (added: a read-modify-write's write adds its own), and all failed
+ * with the batch's read reason or found what wk->found says.
+ */
+static void
+note_reads(struct worker *wk, size_t m, int rc, uint64_t us)
+{
+	size_t i, j;
+
+	for (j = 0; j < m; j++) {
+		i = wk->idx[j];
+		wk->lat_us[i] += us;
+		if (rc == -1) {
+			wk->status[i] = ST_FAILED;
+			wk->why[i] = wk->read_reason;
+		} else if (!wk->found[j])
+			wk->status[i] = ST_NOT_FOUND;
+	}
+}
+
 /* The reads of the batch: its READ and READ_MODIFY_WRITE operations. */
 static void
 do_reads(struct worker *wk, size_t n)
 {
 	struct client *c = wk->r->b->client;
-	size_t i, m = 0, j;
+	size_t i, m = 0;
 	uint64_t t0, us;
 	int rc;
 
@@ -260,15 +281,7 @@ do_reads(struct worker *wk, size_t n)
 	us = (clock_mono_ns() - t0) / 1000;
 	if (rc == -1)
 		keep_reason(wk->read_reason);
-	for (j = 0; j < m; j++) {
-		i = wk->idx[j];
-		wk->lat_us[i] += us;
-		if (rc == -1) {
-			wk->status[i] = ST_FAILED;
-			wk->why[i] = wk->read_reason;
-		} else if (!wk->found[j])
-			wk->status[i] = ST_NOT_FOUND;
-	}
+	note_reads(wk, m, rc, us);
 }
 
 /* The writes: UPDATE, INSERT and the write of READ_MODIFY_WRITE. */
@@ -378,7 +391,7 @@ txn_reads(struct worker *wk, size_t n)
 {
 	struct client *c = wk->r->b->client;
 	struct txn *t;
-	size_t i, m = 0, j;
+	size_t i, m = 0;
 	uint64_t t0, us;
 	int rc;
 
@@ -406,15 +419,7 @@ txn_reads(struct worker *wk, size_t n)
 	if (t != NULL)
 		txn_free(t);
 	us = (clock_mono_ns() - t0) / 1000;
-	for (j = 0; j < m; j++) {
-		i = wk->idx[j];
-		wk->lat_us[i] = us;
-		if (rc == -1) {
-			wk->status[i] = ST_FAILED;
-			wk->why[i] = wk->read_reason;
-		} else if (!wk->found[j])
-			wk->status[i] = ST_NOT_FOUND;
-	}
+	note_reads(wk, m, rc, us);
 }
 
 /*
